@@ -1,0 +1,105 @@
+"""Tests of goodhart.mixture against mpmath (50 digits) and a direct sum over a finite space."""
+
+import mpmath as mp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special
+
+from goodhart.mixture import alpha_for_kl, first_order_kl, mixture_kl
+
+LOG_Q_PAPER = -1339.70
+
+
+def reference_kl(alpha, log_q):
+    """The paper's formula evaluated with 50 significant digits."""
+    with mp.workdps(50):
+        a, q = mp.mpf(alpha), mp.exp(mp.mpf(log_q))
+        p_x = (1 - a) * q + a
+        return float(p_x * mp.log(p_x / q) + (1 - a) * (1 - q) * mp.log(1 - a))
+
+
+@pytest.mark.parametrize("log_q", [LOG_Q_PAPER, -50.0, -5.0, -1.0, -1e-3, -1e-9])
+@pytest.mark.parametrize("alpha", [1e-12, 1e-8, 1e-4, 0.01, 0.3, 0.9, 1 - 1e-9])
+def test_matches_mpmath_on_a_grid(alpha, log_q):
+    assert mixture_kl(alpha, log_q) == pytest.approx(reference_kl(alpha, log_q), rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    alpha=st.floats(1e-15, 1 - 1e-12),
+    log_q=st.floats(-5000.0, -1e-12),
+)
+def test_matches_mpmath_everywhere(alpha, log_q):
+    assert mixture_kl(alpha, log_q) == pytest.approx(reference_kl(alpha, log_q), rel=1e-11)
+
+
+def test_equals_direct_sum_over_a_finite_space():
+    """KL summed term by term for Q on five outcomes, P = (1 - a) Q + a delta_x."""
+    q = np.array([0.5, 0.2, 0.15, 0.1, 0.05])
+    for x in range(5):
+        for alpha in [0.001, 0.2, 0.7]:
+            p = (1 - alpha) * q
+            p[x] += alpha
+            direct = special.rel_entr(p, q).sum()
+            assert mixture_kl(alpha, np.log(q[x])) == pytest.approx(direct, rel=1e-13)
+
+
+def test_endpoints_and_vectorization():
+    log_q = np.array([LOG_Q_PAPER, -3.0])
+    assert np.array_equal(mixture_kl(0.0, log_q), [0.0, 0.0])
+    np.testing.assert_allclose(mixture_kl(1.0, log_q), -log_q, rtol=1e-15)
+    assert mixture_kl(0.4, 0.0) == 0.0  # q = 1: the mixture is Q itself
+    assert mixture_kl(np.array([0.1, 0.2]), LOG_Q_PAPER).shape == (2,)
+
+
+def test_paper_numbers():
+    """13.35 nats is the first-order value; the exact KL is 13.341 (rounds to 13.34)."""
+    assert first_order_kl(0.01, LOG_Q_PAPER) == pytest.approx(0.01 * (np.log(0.01) + 1339.70))
+    assert round(first_order_kl(0.01, LOG_Q_PAPER), 2) == 13.35
+    exact = mixture_kl(0.01, LOG_Q_PAPER)
+    assert round(exact, 2) == 13.34
+    # For q << a the gap is (1 - a) log(1 - a), to within q.
+    assert exact - first_order_kl(0.01, LOG_Q_PAPER) == pytest.approx(
+        0.99 * np.log(0.99), rel=1e-12
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(alpha=st.floats(1e-10, 1 - 1e-6), log_q=st.floats(-3000.0, -1e-3))
+def test_alpha_for_kl_inverts(alpha, log_q):
+    kl = mixture_kl(alpha, log_q)
+    if kl > 0:
+        assert alpha_for_kl(kl, log_q) == pytest.approx(alpha, rel=1e-8)
+
+
+def test_alpha_for_kl_endpoints():
+    assert alpha_for_kl(0.0, -10.0) == 0.0
+    assert alpha_for_kl(10.0, -10.0) == 1.0
+    assert alpha_for_kl(np.array([1.0, 2.0]), LOG_Q_PAPER).shape == (2,)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=st.floats(0.0, 1.0), b=st.floats(0.0, 1.0), log_q=st.floats(-2000.0, -1e-6))
+def test_increasing_in_alpha(a, b, log_q):
+    low, high = sorted([a, b])
+    assert mixture_kl(low, log_q) <= mixture_kl(high, log_q) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: mixture_kl(-0.1, -5.0), "alpha"),
+        (lambda: mixture_kl(1.5, -5.0), "alpha"),
+        (lambda: mixture_kl(0.1, 0.5), "log_q"),
+        (lambda: mixture_kl(np.nan, -5.0), "alpha"),
+        (lambda: first_order_kl(0.1, np.inf), "log_q"),
+        (lambda: alpha_for_kl(11.0, -10.0), "kl"),
+        (lambda: alpha_for_kl(-1.0, -10.0), "kl"),
+        (lambda: alpha_for_kl(1.0, 0.0), "log_q"),
+    ],
+)
+def test_bad_input_raises(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
