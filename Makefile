@@ -1,4 +1,5 @@
-# `make book` builds the site into _build/html, `make test` runs every check,
+# `make book` builds the site into _build/html, `make test` runs every check (lint, unit and
+# reference tests, nbval, strict build, browser test),
 # `make execute` re-executes every chapter in place. Each sets up .venv first if missing.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -20,9 +21,12 @@ book: $(READY)
 
 test: $(READY)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/site
 	$(BIN)/python -m pytest $(NBVAL) $(NOTEBOOKS)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	@command -v chromium > /dev/null || command -v chromium-browser > /dev/null || \
+	  echo "make test: no Chromium found (apt-get install chromium chromium-driver): the browser test is SKIPPED"
+	$(BIN)/python -m pytest tests/site
 
 execute: $(READY)
 	for nb in $(NOTEBOOKS); do \
