@@ -199,3 +199,19 @@ def test_penalized_optimum_does_not_exist_for_heavy_error():
 def test_bad_beta(beta):
     with pytest.raises(ValueError, match="beta must be"):
         penalized_optimum(stats.norm(), stats.norm(), beta)
+
+
+def test_donsker_varadhan_is_tight_at_the_tilt():
+    """At the tilt with KL d the bound (d + Lambda(lam)) / lam is attained."""
+    v, lam = stats.gumbel_r(0.5, 1.5), 0.4
+    d = tilt(v, lam).kl
+    assert kl_frontier(v, d) == pytest.approx((d + log_mgf(v, lam)) / lam, rel=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(shift=st.floats(-5, 5), scale=st.floats(0.1, 10), d=st.floats(1e-3, 5))
+def test_frontier_is_affine_equivariant(shift, scale, d):
+    """Phi_{a + b V}(d) = a + b Phi_V(d) for b > 0: the loc/scale handling is consistent."""
+    base = kl_frontier(stats.gamma(2.0), d)
+    moved = kl_frontier(stats.gamma(2.0, loc=shift, scale=scale), d)
+    assert moved == pytest.approx(shift + scale * base, rel=1e-9, abs=1e-9 * scale)

@@ -25,11 +25,12 @@ _LEVELS = np.array([1e-12, 1e-6, 1e-3, 0.05, 0.25, 0.5])
 # of light tails peaks in between), and the number of geometric steps out of each bump.
 _LINEAR = np.linspace(0, 1, 11)
 _GEOMETRIC_STEPS = 16
-# Tanh-sinh tolerance for every piece, relative to that piece (the pieces all have one sign).
-_LOG_RTOL = np.log(1e-12)
-# A piece that did not reach that tolerance is accepted only if its error estimate is this
-# small relative to P(U >= t) (for the moment, in units of V).
-_LOG_TOLERATED = np.log(1e-12)
+# Tanh-sinh relative tolerance, for each piece and for the total (pieces have one sign).
+_RTOL = 1e-12
+# The coarse screening pass, and the share of its total below which a piece is dropped.
+_LOG_SCREEN_RTOL = np.log(1e-3)
+_LOG_DROP = np.log(1e-22)
+_LOG_ATOL = np.log(1e-16)
 
 
 def conditional_mean(v, x, t):
@@ -81,9 +82,7 @@ def _condition(v, x, t):
     x_lo, x_hi = x.support()
     lo, hi = np.maximum(v_lo, t - x_hi), np.full_like(t, v_hi)
     if np.any(lo >= hi):
-        raise ValueError(
-            f"P(X + V >= t) = 0 for some t: X + V is bounded above by {v_hi + x_hi}"
-        )
+        raise ValueError(f"P(X + V >= t) = 0 for some t: X + V is bounded above by {v_hi + x_hi}")
 
     def log_weight(s, ti):
         # log of f_V(s) Fbar_X(t - s): the density of V jointly with U >= t.
@@ -91,28 +90,53 @@ def _condition(v, x, t):
 
     edges = _breakpoints(v, x, t, mu, log_weight)
     edges = _merge_close(np.clip(np.concatenate([lo, edges, hi], axis=1), lo, hi))
+    # Repeated breakpoints give zero-length pieces: tanh-sinh returns log 0 for them at once.
     a, b = edges[:, :-1], edges[:, 1:]
-    has_length = b > a
-    # Zero-length pieces (repeated breakpoints) are integrated over a dummy unit piece and
-    # then dropped, so every array keeps one shape.
-    a_, b_ = np.where(has_length, a, 0.0), np.where(has_length, b, 1.0)
-    sign = np.where(a_ >= mu, 1.0, -1.0)  # mu is a breakpoint: no piece straddles it
+    # mu is a breakpoint, so (s - mu) has one sign on each piece, up to the merging of
+    # breakpoints a few ulps apart: judge it at the middle of the piece.
+    with np.errstate(invalid="ignore"):  # no piece runs from -inf to inf: mu lies between
+        sign = np.where(a / 2 + b / 2 >= mu, 1.0, -1.0)
 
-    def log_integrand(s, ti, moment):
+    def log_integrand(s, ti, log_scale, moment):
+        # The weight (moment 0) or |s - mu| times it (moment 1), divided by exp(log_scale).
         with np.errstate(divide="ignore"):
             log_distance = np.log(np.abs(s - mu))
-        return log_weight(s, ti) + np.where(moment == 1, log_distance, 0.0)
+        return log_weight(s, ti) - log_scale + np.where(moment == 1, log_distance, 0.0)
 
-    moment = np.arange(2).reshape(2, 1, 1)
-    result = integrate.tanhsinh(
-        log_integrand, a_, b_, args=(t, moment), log=True, rtol=_LOG_RTOL, maxlevel=12
+    # Screen: a coarse pass finds the pieces that carry mass; most carry none (a tail of V
+    # far from both bumps) and would cost most of the work at full accuracy.
+    coarse = integrate.tanhsinh(
+        log_integrand, a, b, args=(t, 0.0, 0), log=True, rtol=_LOG_SCREEN_RTOL, maxlevel=3
     )
-    log_pieces = np.where(has_length, result.integral, -np.inf)
+    log_coarse = logsumexp(coarse.integral, axis=1)
+    with np.errstate(invalid="ignore"):
+        relevant = ~(coarse.integral - log_coarse[:, None] < _LOG_DROP)
+    rows, cols = np.nonzero(relevant)
+    # The log weight is a sum of terms of size |log P(U >= t)|, so it carries a rounding
+    # error of about that times eps: no quadrature can do better, relative to the total.
+    log_floor = np.log(np.maximum(_RTOL, 16 * np.finfo(float).eps * np.abs(log_coarse)))
+    # The fine pass divides each row by its coarse total times floor / 1e-16, so the one
+    # absolute tolerance 1e-16 asks every row for its own floor relative to its total, and
+    # ends at once the work on pieces that hold a negligible share.
+    log_scale = log_coarse + log_floor - _LOG_ATOL
+    moment = np.arange(2)[:, None]
+    fine = integrate.tanhsinh(
+        log_integrand,
+        a[rows, cols],
+        b[rows, cols],
+        args=(t[rows, 0], log_scale[rows], moment),
+        log=True,
+        atol=_LOG_ATOL,
+        rtol=np.log(_RTOL),
+        maxlevel=12,
+    )
+    log_pieces = np.full((2,) + a.shape, -np.inf)
+    log_pieces[:, rows, cols] = fine.integral
     log_total = logsumexp(log_pieces[0], axis=1)
-    failed = has_length & (result.status != 0)
-    tolerated = result.error - log_total[:, None] < _LOG_TOLERATED  # False where error is NaN
-    if np.any(failed & ~tolerated):
-        raise ArithmeticError("tanh-sinh quadrature did not converge on a non-negligible piece")
+    # A piece that stopped short is accepted if its error is within 100 floors of the total.
+    tolerated = fine.error - log_total[rows] < log_floor[rows] + np.log(100.0)  # NaN: False
+    if np.any((fine.status != 0) & ~tolerated):
+        raise ArithmeticError("tanh-sinh quadrature did not converge on a piece that matters")
     if not np.all(np.isfinite(log_total)):
         raise ArithmeticError("P(X + V >= t) underflowed even in log space")
     with np.errstate(divide="ignore"):
@@ -120,7 +144,8 @@ def _condition(v, x, t):
         lower = logsumexp(np.where(sign < 0, log_pieces[1], -np.inf), axis=1) - log_total
     mean = mu + np.exp(upper) - np.exp(lower)
     if t_in.ndim == 0:
-        return float(log_total[0]), float(mean[0])
+        return float(log_total[0] + log_scale[0]), float(mean[0])
+    log_total = log_total + log_scale
     return log_total.reshape(t_in.shape), mean.reshape(t_in.shape)
 
 
@@ -133,7 +158,9 @@ def _merge_close(edges):
     edges = np.sort(edges, axis=1)
     for k in range(1, edges.shape[1]):
         previous = edges[:, k - 1]
-        close = edges[:, k] - previous <= 1e-12 * np.maximum(1.0, np.abs(previous))
+        with np.errstate(invalid="ignore"):  # inf - inf at an infinite end: not close
+            gap = edges[:, k] - previous
+        close = np.isfinite(previous) & (gap <= 1e-12 * np.maximum(1.0, np.abs(previous)))
         edges[:, k] = np.where(close, previous, edges[:, k])
     return edges
 
@@ -151,9 +178,10 @@ def _breakpoints(v, x, t, mu, log_weight):
     and the integrand's largest value on all of these, refined by a bracketing minimizer,
     pins the peak (it moves with ``t`` when both tails are light).
     """
-    v_points = np.concatenate([v.ppf(_LEVELS), v.isf(_LEVELS), [mu]])
+    # Support ends are kinks of the integrand (a density that jumps at its lower end).
+    v_points = np.concatenate([v.support(), v.ppf(_LEVELS), v.isf(_LEVELS), [mu]])
     v_points = v_points[np.isfinite(v_points)]
-    x_points = np.concatenate([x.ppf(_LEVELS), x.isf(_LEVELS)])
+    x_points = np.concatenate([x.support(), x.ppf(_LEVELS), x.isf(_LEVELS)])
     x_points = x_points[np.isfinite(x_points)]
     v_mid, x_mid = float(v.median()), float(x.median())
     gap = t - x_mid - v_mid  # from V's bump to the error's bump
@@ -174,7 +202,12 @@ def _breakpoints(v, x, t, mu, log_weight):
     middle = grid[np.arange(len(t)), peak]
     left = np.where(grid < middle[:, None], grid, -np.inf).max(axis=1)
     right = np.where(grid > middle[:, None], grid, np.inf).min(axis=1)
-    inner = np.isfinite(left) & np.isfinite(right)
+    bracket = np.stack([left, middle, right])
+    with np.errstate(invalid="ignore"):
+        bracket_values = log_weight(bracket, t[:, 0])
+    # Refine only a peak inside the support, with finite values around it: a density that is
+    # infinite at its lower end (gamma with shape < 1) peaks at a breakpoint already.
+    inner = np.all(np.isfinite(bracket) & np.isfinite(bracket_values), axis=0)
     mode = middle.copy()
     if np.any(inner):
         found = elementwise.find_minimum(

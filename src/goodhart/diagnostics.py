@@ -316,8 +316,10 @@ def report_figure(samples, title=None):
     figure = Figure(figsize=(12, 3.2), layout="constrained")
     axes = figure.subplots(1, 4)
     draw_report(axes, samples)
-    for ax in axes:
+    titles = ["histogram", "normal Q-Q", "exponential Q-Q, upper half", "Hill estimate +/- SE"]
+    for ax, text in zip(axes, titles, strict=True):
         ax.grid(alpha=0.3)
+        ax.set_title(text)
     if title:
         figure.suptitle(title)
     return figure

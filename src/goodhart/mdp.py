@@ -20,7 +20,7 @@ KL along ``pi``'s trajectories equals ``D(rho || Tr(pi0))``.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate
+from scipy import integrate, stats
 
 from goodhart import tails
 from goodhart.reweighting import bernoulli_kl, upweight_tail
@@ -81,6 +81,8 @@ def quantile_returns(q, leaf_probs):
     Upper-tail quantiles come from ``q.isf`` of the mass *above*, exact for tiny masses.
     """
     leaf_probs = np.asarray(leaf_probs, dtype=float)
+    if np.any(leaf_probs < 0) or abs(leaf_probs.sum() - 1) > 1e-9:
+        raise ValueError(f"leaf_probs must be a probability vector (sum {leaf_probs.sum():.12g})")
     order = np.argsort(-leaf_probs, kind="stable")  # most likely first, rarest last (top)
     sorted_probs = leaf_probs[order]
     above = np.cumsum(sorted_probs[::-1])[::-1] - sorted_probs  # base mass above each interval
@@ -252,8 +254,6 @@ def proxy_blocks(x, t, mass, utility_mean=None, utility_sd=1.0):
     The block moments ``Q(U > t)``, ``E[V; U > t]``, ``E[X; U > t]`` are one quadrature over
     the error each, with the normal tail of ``V`` in closed form inside.
     """
-    from scipy import stats
-
     tails.require_finite_mean(x, "x")
     if not 0 < mass < 1:
         raise ValueError(f"mass must lie in (0, 1), got {mass!r}")
@@ -263,19 +263,36 @@ def proxy_blocks(x, t, mass, utility_mean=None, utility_sd=1.0):
     shift = utility_mean or (lambda e: 0.0 * e)
 
     def over_error(f):
-        """``E[f(X)]``, split at the median of X and around t; the pieces nearest t first,
-        and each later piece to an absolute tolerance relative to the running total."""
+        """``E[f(X)]``, split at the median of X and on a geometric grid below t; the pieces
+        nearest t first, each later one to an absolute tolerance relative to the total."""
         lo, hi = x.support()
-        cuts = sorted({c for c in (float(x.median()), t - 8 * utility_sd, t + 8 * utility_sd)
-                       if lo < c < hi})
+        # geometric cuts on both sides of t resolve the normal kernel's edge below t and the
+        # error's polynomial decay above it, whatever the scale of t
+        steps = 8 * utility_sd * 4.0 ** np.arange(0, 40)
+        below_t = (t - steps)[t - steps > float(x.median())]
+        above_t = (t + steps)[steps < 1e4 * max(abs(t), 1.0)]
+        cuts = sorted({c for c in (float(x.median()), *below_t, *above_t) if lo < c < hi})
         edges = [lo, *cuts, hi]
         pieces = sorted(zip(edges[:-1], edges[1:], strict=True),
                         key=lambda ab: 0.0 if ab[0] <= t <= ab[1] else min(abs(ab[0] - t),
                                                                             abs(ab[1] - t)))
+
+        def integrand(e):
+            return np.exp(x.logpdf(e)) * f(e)
+
+        def inverted(u, a):
+            """The piece ``(a, inf)`` as ``e = a / u`` on ``(0, 1]``: polynomial tails become
+            smooth near ``u = 0`` at any scale of ``a``."""
+            return integrand(a / u) * a / u**2 if u > 0 else 0.0
+
         total = 0.0
         for a, b in pieces:
-            total += integrate.quad(lambda e: np.exp(x.logpdf(e)) * f(e), a, b,
-                                    epsabs=1e-14 * abs(total), epsrel=1e-11, limit=400)[0]
+            if np.isinf(b) and a > 0:
+                f_ab, a_, b_, args = inverted, 0.0, 1.0, (a,)
+            else:
+                f_ab, a_, b_, args = integrand, a, b, ()
+            total += integrate.quad(f_ab, a_, b_, args=args, epsabs=1e-14 * abs(total),
+                                    epsrel=1e-11, limit=400)[0]
         return total
 
     def w(e):
@@ -286,7 +303,13 @@ def proxy_blocks(x, t, mass, utility_mean=None, utility_sd=1.0):
     tail = over_error(lambda e: normal.sf(w(e)))
     v_tail = over_error(lambda e: shift(e) * normal.sf(w(e)) + utility_sd * normal.pdf(w(e)))
     x_tail = over_error(lambda e: e * normal.sf(w(e)))
-    mean_v, mean_x = over_error(shift), float(x.mean())
+    # E[V] = E[utility_mean(X)] does not involve t; it may be 0 by symmetry (the two halves
+    # cancel), so it gets an absolute tolerance, small against sd(V)
+    median = float(x.median())
+    mean_v = sum(integrate.quad(lambda e: np.exp(x.logpdf(e)) * shift(e), a, b,
+                                epsabs=1e-14 * utility_sd, epsrel=1e-11, limit=400)[0]
+                 for a, b in ((x.support()[0], median), (median, x.support()[1])))
+    mean_x = float(x.mean())
 
     def blocks(total, upper):
         return (1 - mass) * (total - upper) / (1 - tail) + mass * upper / tail

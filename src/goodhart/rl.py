@@ -104,12 +104,21 @@ def string_log_probs(tree, log_policy):
     return out
 
 
+def reach_probabilities(log_policy):
+    """Per level, the probability that the policy reaches each prefix (levels ``0..L-1``)."""
+    reach = [np.ones(1)]
+    for logp in log_policy[:-1]:
+        reach.append((reach[-1][:, None] * np.exp(logp[:, 1:])).reshape(-1))
+    return reach
+
+
 def expectation(tree, log_policy, values):
     """``E_pi[values]`` over finished strings."""
     values = tree.require_reward(values, "values")
     return float(
         sum(
-            np.exp(lp) @ v for lp, v in zip(string_log_probs(tree, log_policy), values, strict=True)
+            _dot(np.exp(lp), v)
+            for lp, v in zip(string_log_probs(tree, log_policy), values, strict=True)
         )
     )
 
@@ -137,9 +146,7 @@ def evaluate(tree, log_policy, log_base, reward, beta):
     if beta < 0:
         raise ValueError(f"beta must be >= 0, got {beta!r}")
     b = tree.branching
-    reach = [np.ones(1)]
-    for logp in log_policy[:-1]:
-        reach.append((reach[-1][:, None] * np.exp(logp[:, 1:])).reshape(-1))
+    reach = reach_probabilities(log_policy)
     value = reward[-1]
     gradient = [None] * tree.max_length
     kl = 0.0
@@ -150,7 +157,7 @@ def evaluate(tree, log_policy, log_base, reward, beta):
         q = q - beta * log_ratio
         value = np.sum(pi * q, axis=1)
         gradient[level] = reach[level][:, None] * pi * (q - value[:, None])
-        kl += reach[level] @ np.sum(pi * log_ratio, axis=1)
+        kl += _dot(reach[level], np.sum(pi * log_ratio, axis=1))
     objective = float(value[0])
     return Evaluation(
         objective=objective, reward=objective + beta * kl, kl=float(kl), gradient=gradient
@@ -181,10 +188,12 @@ def tilted_policy(tree, log_base, reward, beta):
 
 
 def sample_strings(tree, log_policy, size, rng):
-    """Sample ``size`` strings: per level, the prefix index and token drawn (``-1`` once finished).
+    """Sample ``size`` strings from the policy, all levels at once.
 
-    Returns ``(states, actions)``, integer arrays of shape ``(size, L)``, and ``(levels,
-    prefixes)`` locating each finished string in the reward lists.
+    Returns ``(states, actions, levels, prefixes)``: ``states`` and ``actions``, integer arrays
+    of shape ``(size, L)``, hold the prefix index and the token drawn at each level (``-1``
+    once the string is finished); ``levels`` and ``prefixes`` locate each finished string in
+    the reward lists (``reward[levels[i]][prefixes[i]]``).
     """
     b = tree.branching
     states = np.full((size, tree.max_length), -1)
@@ -296,7 +305,7 @@ def train(
         history["objective"][step] = exact.objective
         probs = [np.exp(lp) for lp in string_log_probs(tree, log_policy)]
         for name, values in monitors.items():
-            history[name][step] = sum(p @ v for p, v in zip(probs, values, strict=True))
+            history[name][step] = sum(_dot(p, v) for p, v in zip(probs, values, strict=True))
         if batch_size is None:
             gradient = exact.gradient
         else:
@@ -311,6 +320,11 @@ def train(
         if kl_target is not None:
             beta = float(next_kl_coef(beta, exact.kl, kl_target, kl_gain))
     return TrainingRun(history=history, log_policy=policy_from_logits(logits))
+
+
+def _dot(a, b):
+    """``sum(a * b)`` without BLAS, whose threads spin and slow everything on a busy machine."""
+    return float(np.sum(a * b))
 
 
 def _adam_step(x, m, v, g, t, lr, b1=0.9, b2=0.999, eps=1e-12):

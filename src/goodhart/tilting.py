@@ -121,7 +121,7 @@ def tilt(v, lam):
             f"E exp(lam V) is infinite for lam = {lam:g}: the MGF of {v.dist.name} is finite "
             f"only for lam < {radius:g}"
         )
-    name, shapes, loc, scale = _standard_form(v)
+    _, shapes, loc, scale = _standard_form(v)
     theta = lam * scale
     mean_z = (float(v.mean()) - loc) / scale
     log_mgf_z, mean_shift, kl = _centred_tilt(v, shapes, theta, mean_z)
@@ -160,9 +160,14 @@ def _centred_tilt(v, shapes, theta, mean_z):
         return theta * (z - mean_z) + logpdf(z, *shapes)
 
     peak, top = _peak(log_integrand, lo, hi, mean_z)
-    width = 1.0 / max(theta, 1.0)
-    cuts = peak + width * np.array([-8.0, -1.0, 0.0, 1.0, 8.0])
-    cuts = [c for c in cuts if lo + width / 2 < c < hi - width / 2]  # no sliver at an end
+    # Cut the line at multiples of the peak's width on each side (where the integrand has
+    # fallen by e), and integrate the infinite ends in units of that width, so quad sees the
+    # same shape whether the tilt is narrow (bounded support, large theta) or wide (near the
+    # MGF radius of an exponential tail).
+    left, right = (_width(log_integrand, peak, top, end) for end in (lo, hi))
+    multiples = np.array([1.0, 8.0, 64.0])
+    cuts = [*(peak - left * multiples[::-1]), peak, *(peak + right * multiples)]
+    cuts = [c for c in cuts if lo + left / 2 < c < hi - right / 2]  # no sliver at an end
     edges = [lo, *cuts, hi]
     # Pieces nearest the peak first: they carry the mass, and the absolute tolerance of the
     # far pieces is set relative to it, so quad does not chase roundoff in a negligible piece.
@@ -178,7 +183,13 @@ def _centred_tilt(v, shapes, theta, mean_z):
         with np.errstate(over="ignore", divide="ignore"):  # exp overflow inside logpdf = 0 density
             for a, b in pieces:
                 tol = (1e-12 * scale) if scale else 1e-13 * abs(total)
-                total += integrate.quad(f, a, b, epsabs=tol, epsrel=epsrel, limit=400)[0]
+                if np.isinf(b):
+                    g, a, b = (lambda s, a=a: right * f(a + right * s)), 0.0, np.inf
+                elif np.isinf(a):
+                    g, a, b = (lambda s, b=b: left * f(b - left * s)), 0.0, np.inf
+                else:
+                    g = f
+                total += integrate.quad(g, a, b, epsabs=tol, epsrel=epsrel, limit=400)[0]
         return total
 
     mass = integral(lambda y: 1.0, None)
@@ -186,6 +197,18 @@ def _centred_tilt(v, shapes, theta, mean_z):
     excess = integral(lambda z: z - peak, mass) / mass
     kl = theta * excess - (top - theta * (peak - mean_z)) - np.log(mass)
     return top + np.log(mass), peak - mean_z + excess, kl
+
+
+def _width(log_integrand, peak, top, end):
+    """Distance from ``peak`` towards ``end`` at which the integrand has fallen by a factor e."""
+    direction = 1.0 if end > peak else -1.0
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        for step in np.geomspace(1e-9, 1e9, 73):
+            if direction * (peak + direction * step - end) >= 0:
+                return max(abs(end - peak), 1e-9)
+            if not log_integrand(peak + direction * step) > top - 1.0:
+                return step
+    return 1e9
 
 
 def _distance(interval, point):
