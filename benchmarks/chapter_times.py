@@ -13,9 +13,17 @@ import time
 from pathlib import Path
 
 import nbformat
+import yaml
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def chapters():
+    """The notebooks of the book, in the order of the table of contents."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    return [ROOT / f"{name}.ipynb" for name in files if (ROOT / f"{name}.ipynb").exists()]
 
 
 def execute(path, timeout):
@@ -35,7 +43,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     rows = []
-    for path in sorted((ROOT / "book").glob("*.ipynb")):
+    for path in chapters():
         seconds = execute(path, args.timeout)
         rows.append((path.name, f"{seconds:.1f}"))
         print(f"{path.name:<32} {seconds:7.1f} s")

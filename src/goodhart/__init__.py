@@ -2,7 +2,8 @@
 
 One module a concern: ``tails``, ``reweighting`` (Theorem 1), ``mdp`` (Theorem 2),
 ``tilting`` (Theorems 3 and 4), ``conditioning`` (Theorems 5 and 6), ``best_of_n``,
-``diagnostics``, ``mixture``, ``rl`` and ``plotting``. Distributions are frozen
+``diagnostics``, ``mixture``, ``rl``, ``remedies`` (the discussion's toy models and remedies)
+and ``plotting``. Distributions are frozen
 ``scipy.stats`` objects.
 """
 
