@@ -31,7 +31,8 @@ test: $(READY)
 execute: $(READY)
 	for nb in $(NOTEBOOKS); do \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=120 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
+	    --ExecutePreprocessor.timeout=300 --ExecutePreprocessor.record_timing=False \
+	    --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
 	done
 
 clean:

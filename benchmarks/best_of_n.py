@@ -10,18 +10,15 @@ errors. Run: ``.venv/bin/python benchmarks/best_of_n.py``.
 import time
 
 import numpy as np
-import scipy.stats as st
 
-from goodhart.best_of_n import expected_best_of_n, sample_best_of_n
+from goodhart.best_of_n import (
+    PAPER_ERRORS,
+    PAPER_UTILITIES,
+    expected_best_of_n,
+    sample_best_of_n,
+)
 
-UTILITY = {"normal": st.norm(0, 2), "t10": st.t(10, scale=2 / np.sqrt(10 / 8))}
-ERROR = {
-    "normal": st.norm(),
-    "t3": st.t(3, scale=np.sqrt(1 / 3)),
-    "t5": st.t(5, scale=np.sqrt(3 / 5)),
-    "lognormal": st.lognorm(s=np.log(2), loc=-1),
-    "levy": st.levy(),
-}
+UTILITY, ERROR = PAPER_UTILITIES, PAPER_ERRORS
 PANELS = [(v, x) for v in UTILITY for x in ERROR]
 N_EXACT = np.unique(np.round(np.logspace(0, 12, 60)))
 N_PAPER = 4 ** np.arange(9)

@@ -9,21 +9,15 @@ from hypothesis import strategies as hs
 from scipy import integrate
 
 from goodhart.best_of_n import (
+    PAPER_ERRORS,
+    PAPER_UTILITIES,
     expected_best_of_n,
     proxy_threshold,
     sample_best_of_n,
     utility_given_proxy,
 )
 
-# The paper's pairs: V with standard deviation 2, X with unit variance (or none).
-UTILITY = {"normal": st.norm(0, 2), "t10": st.t(10, scale=2 / np.sqrt(10 / 8))}
-ERROR = {
-    "normal": st.norm(),
-    "t3": st.t(3, scale=np.sqrt(1 / 3)),
-    "t5": st.t(5, scale=np.sqrt(3 / 5)),
-    "lognormal": st.lognorm(s=np.log(2), loc=-1),
-    "levy": st.levy(),
-}
+UTILITY, ERROR = PAPER_UTILITIES, PAPER_ERRORS
 PAIRS = [(v, x) for v in UTILITY for x in ERROR]
 
 

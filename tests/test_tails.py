@@ -80,6 +80,15 @@ def test_subexponential_ratio_normal_is_normal_sum(x):
     assert tails.subexponential_ratio(stats.norm(), x) == pytest.approx(expected, rel=1e-9)
 
 
+def test_subexponential_ratio_beyond_double_range_is_inf():
+    """The normal's ratio ~ sqrt(2) exp(x^2 / 4) passes 1.8e308 near x = 53."""
+    log_expected = float(mp.log(mp.ncdf(-50 / mp.sqrt(2)) / mp.ncdf(-50)))
+    assert np.log(tails.subexponential_ratio(stats.norm(), 50.0)) == pytest.approx(
+        log_expected, rel=1e-10
+    )
+    assert tails.subexponential_ratio(stats.norm(), 60.0) == np.inf
+
+
 def test_subexponential_ratio_pareto_tends_to_two():
     """Pareto(2) is subexponential; P(X1+X2 > x) has a closed form we check at large x."""
     ratios = tails.subexponential_ratio(stats.pareto(2.0), [1e2, 1e4, 1e6])

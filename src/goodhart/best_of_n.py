@@ -22,9 +22,20 @@ against mpmath and closed forms to about 1e-7 for the book's ten pairs (tests).
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from goodhart import tails
+
+# The paper's synthetic experiment (its appendix): utility V with standard deviation 2, error X
+# with unit variance where it has one (Levy has none), lognormal(0, ln 2) shifted by -1.
+PAPER_UTILITIES = {"normal": stats.norm(0, 2), "t10": stats.t(10, scale=2 / np.sqrt(10 / 8))}
+PAPER_ERRORS = {
+    "normal": stats.norm(),
+    "t3": stats.t(3, scale=np.sqrt(1 / 3)),
+    "t5": stats.t(5, scale=np.sqrt(3 / 5)),
+    "lognormal": stats.lognorm(s=np.log(2), loc=-1),
+    "levy": stats.levy(),
+}
 
 STEP_LIGHT = 0.125  # trapezoid step in logit coordinates for the light law's nodes
 STEP_OUTER = 0.25  # and for the law of the maximum; the heavy law's step is 0.5 / power

@@ -9,6 +9,7 @@ import numpy as np
 from scipy import integrate
 
 LOG_HALF = np.log(0.5)
+LOG_MAX = np.log(np.finfo(float).max)
 
 
 def require_finite_mean(q, name="q"):
@@ -119,16 +120,20 @@ def subexponential_ratio(q, x):
     """``P(X1 + X2 > x) / P(X > x)`` for iid ``X1, X2 ~ q``; tends to 2 iff ``q`` is subexponential.
 
     Uses ``P(X1 + X2 > x) = 2 int_{-inf}^{x/2} f(y) Fbar(x - y) dy + Fbar(x/2)^2`` with each
-    term divided by ``Fbar(x)`` in log space.
+    term divided by ``Fbar(x)`` in log space. For a light tail the ratio can exceed the largest
+    double (the normal's does beyond x ~ 55); it is then returned as ``inf``.
     """
     x = require_finite(x, "x")
     lo, _ = q.support()
 
     def one(xi):
         log_sf_x = q.logsf(xi)
+        # Both terms peak at y = x/2 for a light tail; scale by that peak to stay in range.
+        log_corner = 2.0 * q.logsf(xi / 2) - log_sf_x
+        shift = max(0.0, q.logpdf(xi / 2) + q.logsf(xi / 2) - log_sf_x, log_corner)
 
         def integrand(y):
-            return np.exp(q.logpdf(y) + q.logsf(xi - y) - log_sf_x)
+            return np.exp(q.logpdf(y) + q.logsf(xi - y) - log_sf_x - shift)
 
         # Geometric breakpoints from the median to x/2 resolve both the bulk near the median
         # and the far end near x/2, whatever the ratio of their scales.
@@ -142,7 +147,8 @@ def subexponential_ratio(q, x):
             for a, b in zip(edges[:-1], edges[1:], strict=True)
             if b > a
         )
-        return 2.0 * body + np.exp(2.0 * q.logsf(xi / 2) - log_sf_x)
+        log_ratio = shift + np.log(2.0 * body + np.exp(log_corner - shift))
+        return np.inf if log_ratio > LOG_MAX else np.exp(log_ratio)
 
     return _map(one, x)
 
