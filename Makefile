@@ -17,7 +17,7 @@ $(READY): requirements.txt pyproject.toml
 	touch $(READY)
 
 book: $(READY)
-	$(BIN)/jupyter-book build .
+	$(BIN)/jupyter-book build . --all
 
 test: $(READY)
 	$(BIN)/ruff check .
