@@ -15,6 +15,7 @@ from goodhart.best_of_n import (
     proxy_threshold,
     sample_best_of_n,
     utility_given_proxy,
+    utility_peak,
 )
 
 UTILITY, ERROR = PAPER_UTILITIES, PAPER_ERRORS
@@ -165,3 +166,21 @@ def test_utility_given_proxy_is_the_regression_line_for_normals():
     np.testing.assert_allclose(
         utility_given_proxy(UTILITY["normal"], ERROR["normal"], u), 0.8 * u, atol=1e-9
     )
+
+
+def test_utility_peak_is_the_maximum_over_its_neighbourhood():
+    """Normal utility, Student-t(3) error: the peak beats every N on a dense grid around it."""
+    v, x = UTILITY["normal"], ERROR["t3"]
+    n_peak, peak = utility_peak(v, x)
+    assert 10 < n_peak < 1e4
+    assert peak == pytest.approx(float(expected_best_of_n(v, x, n_peak).utility), rel=1e-12)
+    # every integer within a factor 3; the engine's values move by ~1e-12 with the N array
+    around = np.unique(np.round(np.geomspace(n_peak / 3, n_peak * 3, 2000)))
+    assert peak >= expected_best_of_n(v, x, around).utility.max() - 1e-9
+
+
+def test_utility_peak_reports_no_peak_for_normal_error():
+    v, x = UTILITY["normal"], ERROR["normal"]
+    n_peak, last = utility_peak(v, x, n_max=1e6)
+    assert n_peak is None
+    assert last == pytest.approx(float(expected_best_of_n(v, x, 1e6).utility), rel=1e-12)

@@ -20,7 +20,7 @@ KL along ``pi``'s trajectories equals ``D(rho || Tr(pi0))``.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 
 from goodhart import tails
 from goodhart.reweighting import bernoulli_kl, upweight_tail
@@ -130,12 +130,7 @@ def read_off_policy(tree, rho, base):
 
 def state_kl(policy, base):
     """``D(pi(.|s) || pi0(.|s))`` at every prefix, level by level (0 log 0 = 0)."""
-    out = []
-    for p, p0 in zip(policy, base, strict=True):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(p > 0, p * (np.log(p) - np.log(p0)), 0.0)
-        out.append(terms.sum(axis=1))
-    return out
+    return [special.rel_entr(p, p0).sum(axis=1) for p, p0 in zip(policy, base, strict=True)]
 
 
 def expected_state_kl(policy, base):
@@ -146,10 +141,7 @@ def expected_state_kl(policy, base):
 
 def trajectory_kl(rho, leaf_probs):
     """``D(rho || Tr(pi0))`` over leaves."""
-    rho = np.asarray(rho, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(rho > 0, rho * (np.log(rho) - np.log(leaf_probs)), 0.0)
-    return float(terms.sum())
+    return float(special.rel_entr(rho, leaf_probs).sum())
 
 
 @dataclass(frozen=True)

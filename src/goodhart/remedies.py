@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
-from scipy.special import expit, logit
+from scipy.special import expit, logit, rel_entr
 
 from goodhart import conditioning, rl
 from goodhart.reweighting import bernoulli_kl, upweight_tail
@@ -223,11 +223,7 @@ def state_marginals(transition, policy, start, horizon):
 
 def kl(p, q):
     """``D(p || q)`` for arrays of probabilities (``0 log 0 = 0``)."""
-    p, q = np.asarray(p, float), np.asarray(q, float)
-    if np.any((p > 0) & (q == 0)):
-        return np.inf
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.sum(np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)))
+    return float(rel_entr(p, q).sum())
 
 
 def action_kl(transition, policy, base, start, horizon):
