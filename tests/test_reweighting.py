@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from goodhart.reweighting import bernoulli_kl, upweight_tail
+from goodhart.divergences import bernoulli_kl
+from goodhart.reweighting import upweight_tail
 
 THRESHOLDS = [2.0, 10.0, 1e3, 1e6, 1e12]
 DPS = 80  # the Student-t tail below cancels ~24 digits at t = 1e12
@@ -137,7 +138,7 @@ def test_distribution_without_finite_mean_is_rejected(q):
 
 @pytest.mark.parametrize("t", [np.inf, -np.inf, np.nan])
 def test_non_finite_threshold_is_rejected(t):
-    with pytest.raises(ValueError, match="t must be finite"):
+    with pytest.raises(ValueError, match="t must (be finite|not be NaN)"):
         upweight_tail(stats.t(3), t, 0.1)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from goodhart import tails
+from goodhart import _checks, tails
 
 # The paper's synthetic experiment (its appendix): utility V with standard deviation 2, error X
 # with unit variance where it has one (Levy has none), lognormal(0, ln 2) shifted by -1.
@@ -73,7 +73,7 @@ class SampledBestOfN(BestOfN):
 
 def _validate(v, x, n):
     """Checked inputs: ``n`` as a float array of counts >= 1, and ``E[X]`` (finite or +inf)."""
-    tails.require_finite_mean(v, "v (the utility V)")
+    _checks.finite_mean(v, "v (the utility V)")
     n = np.asarray(n, dtype=float)
     if not np.all(np.isfinite(n)) or np.any(n < 1) or np.any(n != np.round(n)):
         raise ValueError(f"n must be whole numbers >= 1, got {n!r}")
@@ -363,8 +363,8 @@ def utility_given_proxy(v, x, u):
     Best-of-``n`` averages ``g`` over the law of the maximum of ``n`` proxies. ``u`` a float
     or array; accurate to about 1e-7 where ``P(U > u)`` is above ``e^-60``.
     """
-    tails.require_finite_mean(v, "v (the utility V)")
-    u = tails.require_finite(u, "u")
+    _checks.finite_mean(v, "v (the utility V)")
+    u = _checks.real(u, "u")
     flat = u.reshape(-1)
     z_top = max(UPPER, float(np.max(-_Convolution(v, x, UPPER)(flat)[0]))) + UPPER
     return _Convolution(v, x, z_top)(flat)[2].reshape(u.shape)
@@ -377,8 +377,8 @@ def proxy_threshold(v, x, n):
     Found from the convolution's ``Fbar_U`` by interpolation and Newton steps; ``n`` is any
     real number above 1 (so ``1/n`` is any tail probability below 1).
     """
-    tails.require_finite_mean(v, "v (the utility V)")
-    n = tails.require_finite(n, "n")
+    _checks.finite_mean(v, "v (the utility V)")
+    n = _checks.real(n, "n")
     if np.any(n <= 1):
         raise ValueError(f"n must exceed 1 (P(U > t) = 1 has no finite t), got {n!r}")
     target = -np.log(n.reshape(-1))

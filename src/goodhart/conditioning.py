@@ -17,7 +17,7 @@ from scipy import integrate
 from scipy.optimize import elementwise
 from scipy.special import logsumexp
 
-from goodhart import tails
+from goodhart import _checks
 
 # Quantile levels that place breakpoints across the body and tails of each distribution.
 _LEVELS = np.array([1e-12, 1e-6, 1e-3, 0.05, 0.25, 0.5])
@@ -52,8 +52,8 @@ def conditional_mean_monte_carlo(v, x, t, n=10**6, seed=0):
     Draws ``n`` pairs once (seeded) and, for each threshold, averages ``V`` over the draws
     with ``X + V >= t``. Raises a ValueError where fewer than 100 draws pass a threshold.
     """
-    tails.require_finite_mean(v, "v")
-    t = tails.require_finite(t, "t")
+    _checks.finite_mean(v, "v")
+    t = _checks.real(t, "t")
     rng = np.random.default_rng(seed)
     utility = v.rvs(size=n, random_state=rng)
     proxy = utility + x.rvs(size=n, random_state=rng)
@@ -75,8 +75,8 @@ def conditional_mean_monte_carlo(v, x, t, n=10**6, seed=0):
 
 def _condition(v, x, t):
     """``(log P(U >= t), E[V | U >= t])`` as floats or arrays shaped like ``t``."""
-    mu = tails.require_finite_mean(v, "v")
-    t_in = tails.require_finite(t, "t")
+    mu = _checks.finite_mean(v, "v")
+    t_in = _checks.real(t, "t")
     t = np.atleast_1d(t_in).ravel()[:, None]
     v_lo, v_hi = v.support()
     x_lo, x_hi = x.support()

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, special, stats
 
-from goodhart import tails
-from goodhart.reweighting import bernoulli_kl, upweight_tail
+from goodhart import _checks
+from goodhart.divergences import bernoulli_kl
+from goodhart.reweighting import upweight_tail
 
 
 @dataclass(frozen=True)
@@ -246,12 +247,12 @@ def proxy_blocks(x, t, mass, utility_mean=None, utility_sd=1.0):
     The block moments ``Q(U > t)``, ``E[V; U > t]``, ``E[X; U > t]`` are one quadrature over
     the error each, with the normal tail of ``V`` in closed form inside.
     """
-    tails.require_finite_mean(x, "x")
+    _checks.finite_mean(x, "x")
     if not 0 < mass < 1:
         raise ValueError(f"mass must lie in (0, 1), got {mass!r}")
     if not utility_sd > 0:
         raise ValueError(f"utility_sd must be > 0, got {utility_sd!r}")
-    t = float(tails.require_finite(t, "t"))
+    t = float(_checks.real(t, "t"))
     shift = utility_mean or (lambda e: 0.0 * e)
 
     def over_error(f):

@@ -24,7 +24,8 @@ from scipy import optimize
 from scipy.special import expit, logit, rel_entr
 
 from goodhart import conditioning, rl
-from goodhart.reweighting import bernoulli_kl, upweight_tail
+from goodhart.divergences import bernoulli_kl
+from goodhart.reweighting import upweight_tail
 
 
 def _positive(value, name):

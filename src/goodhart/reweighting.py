@@ -14,16 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from goodhart import tails
-
-
-def bernoulli_kl(mass, log_p):
-    """``D(Bern(mass) || Bern(p))`` in nats; ``p`` enters as ``log_p``, so a tiny ``p`` is exact."""
-    mass = np.asarray(mass, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        upper = np.where(mass > 0, mass * (np.log(mass) - log_p), 0.0)
-        lower = np.where(mass < 1, (1 - mass) * (np.log1p(-mass) - tails.log1mexp(log_p)), 0.0)
-    return upper + lower
+from goodhart import _checks, tails
+from goodhart.divergences import bernoulli_kl
 
 
 @dataclass(frozen=True)
@@ -65,8 +57,8 @@ def upweight_tail(q, t, mass):
     ``q`` must have a finite mean (Theorem 1's hypothesis); ``mass`` must lie in (0, 1) and
     ``t`` inside the support, so that both blocks have positive probability under ``q``.
     """
-    tails.require_finite_mean(q)
-    t = float(tails.require_finite(t, "t"))
+    _checks.finite_mean(q, "q")
+    t = float(_checks.real(t, "t"))
     if not 0 < mass < 1:
         raise ValueError(f"mass must lie in (0, 1), got {mass!r}")
     lo, hi = q.support()

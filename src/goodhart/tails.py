@@ -1,119 +1,266 @@
-"""Tail facts of a distribution, computed in log space so they stay accurate far out.
+"""Tail facts of one law, accurate far out on both sides, and the book's one heavy/light test.
 
-A distribution is a frozen ``scipy.stats`` object. The tail function is
-``Fbar(t) = P(X > t)``; everything here is built from ``logsf`` and ``logpdf``, so nothing
-underflows where ``Fbar(t)`` itself would round to 0 or ``F(t)`` to 1.
+A law is a frozen continuous ``scipy.stats`` distribution. The tail function is
+``Fbar(t) = P(X > t)`` and ``F(t) = P(X <= t)``. Everything is computed in log space, from the
+law's own ``logsf``, ``logcdf`` and ``logpdf`` where scipy computes them accurately, and by
+integrating the density where scipy's value underflows (``gamma(2).logsf(800)`` is ``-inf``
+in scipy, ``log(801) - 800`` in truth).
+
+The classification (:func:`mgf_radius`, :func:`is_heavy_tailed`, :func:`classify`) decides
+heavy against light *exactly*, from the support and from the known tails of scipy's families:
+no finite computation can tell a heavy tail from a light one that decays slowly, so the
+family table is the evidence and the decay rate ``-log Fbar(x) / x`` far out is shown beside it.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import integrate
+
+from goodhart import _checks
 
 LOG_HALF = np.log(0.5)
 LOG_MAX = np.log(np.finfo(float).max)
 
 
-def require_finite_mean(q, name="q"):
-    """E[X] of ``q``, or a ValueError if the mean is infinite or undefined."""
-    mean = float(q.mean())
-    if not np.isfinite(mean):
-        raise ValueError(
-            f"{name} has no finite mean (scipy gives {mean}); the result needs E|X| < inf"
-        )
-    return mean
-
-
-def require_finite(value, name):
-    """``value`` as a float array, or a ValueError naming it if any entry is NaN or infinite."""
-    array = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return array
-
-
 def log1mexp(log_p):
-    """``log(1 - exp(log_p))`` for ``log_p <= 0``, accurate at both ends (Maechler 2012)."""
+    """``log(1 - exp(log_p))`` for ``log_p <= 0``, accurate at both ends (Maechler 2012).
+
+    Parameters
+    ----------
+    log_p : float or array_like
+        Logarithms of probabilities.
+
+    Returns
+    -------
+    float or ndarray
+        ``log(1 - p)``; ``-inf`` at ``log_p = 0``.
+
+    Examples
+    --------
+    >>> float(log1mexp(-1e-20))
+    -46.051701859880914
+    """
     log_p = np.asarray(log_p, dtype=float)
     with np.errstate(divide="ignore"):
-        return np.where(
+        out = np.where(
             log_p > LOG_HALF, np.log(-np.expm1(np.minimum(log_p, 0.0))), np.log1p(-np.exp(log_p))
         )
+    return float(out) if out.ndim == 0 else out
 
 
 def log_sf(q, t):
-    """``log Fbar(t) = log P(X > t)``."""
-    return q.logsf(t)
+    """``log Fbar(t) = log P(X > t)``, also where scipy's own ``logsf`` underflows.
+
+    Parameters
+    ----------
+    q : frozen scipy.stats law
+    t : float or array_like
+        Thresholds (``-inf`` and ``inf`` allowed).
+
+    Returns
+    -------
+    float or ndarray
+        ``log P(X > t)``: 0 below the support, ``-inf`` at and above its upper end.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> float(stats.gamma(2).logsf(800.0))  # scipy underflows; exactly log(801) - 800
+    -inf
+    >>> round(log_sf(stats.gamma(2), 800.0), 9)
+    -793.314139053
+    """
+    _checks.law(q, "q")
+    t = _checks.real(t, "t", finite=False)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.atleast_1d(np.asarray(q.logsf(t), dtype=float)).copy()
+    flat_t = np.atleast_1d(t)
+    lo, hi = q.support()
+    # Above the median log Fbar < log(1/2) < 0; 0, NaN or -inf inside the support is scipy
+    # failing (an underflow, or 1 - F(t) rounding to 0): integrate the density instead.
+    broken = (flat_t >= q.median()) & (flat_t < hi) & ~((out < 0) & (out > -np.inf))
+    for i in np.flatnonzero(broken):
+        out[i] = _log_tail_by_density(q, float(flat_t[i]), +1)
+    return _checks.like(out, t)
 
 
 def log_cdf(q, t):
-    """``log F(t) = log P(X <= t)``, accurate also where ``F(t)`` is close to 1."""
-    return log1mexp(q.logsf(t))
+    """``log F(t) = log P(X <= t)``, accurate on both sides of the median.
+
+    Below the median the law's own ``logcdf`` (or the integral of its density where that
+    underflows); above it ``log(1 - Fbar(t))``, which keeps ``F(t)`` distinct from 1.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> print(f"{log_cdf(stats.norm(), 30.0):.12e}")  # -Fbar(30): F(30) = 1 - 4.9e-198
+    -4.906713927148e-198
+    """
+    _checks.law(q, "q")
+    t = _checks.real(t, "t", finite=False)
+    median = float(q.median())
+    upper = t >= median
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lower = np.asarray(q.logcdf(np.where(upper, median, t)), dtype=float)
+    out = np.where(upper, log1mexp(np.minimum(log_sf(q, np.where(upper, t, median)), 0.0)), lower)
+    flat_t, flat_out = np.atleast_1d(t), np.atleast_1d(out).copy()
+    # Below the median log F < 0 is finite inside the support; -inf or NaN is an underflow.
+    broken = ~np.atleast_1d(upper) & (flat_t > q.support()[0]) & ~(flat_out > -np.inf)
+    for i in np.flatnonzero(broken):
+        flat_out[i] = _log_tail_by_density(q, float(flat_t[i]), -1)
+    return _checks.like(flat_out, t)
+
+
+def _log_tail_by_density(q, t, sign):
+    """``log int_0^inf f(t + sign r) dr``: a tail of ``q`` from its density alone.
+
+    Used where scipy's ``logsf`` or ``logcdf`` underflows; the integrand is divided by
+    ``f(t)`` and stretched by the density's own scale at ``t`` so that ``quad`` sees a bump of
+    width about one.
+    """
+    with np.errstate(over="ignore"):
+        log_f = float(q.logpdf(t))
+    if not np.isfinite(log_f):
+        side = ">" if sign > 0 else "<="
+        raise ValueError(
+            f"log P(X {side} {t:g}) cannot be computed for {q.dist.name}: scipy's log tail and "
+            "log density both underflow there"
+        )
+    scale = _density_scale(q, t, sign)
+    value, _ = integrate.quad(
+        lambda r: np.exp(q.logpdf(t + sign * scale * r) - log_f),
+        0.0, np.inf, epsabs=0.0, epsrel=1e-12, limit=400,
+    )
+    return log_f + np.log(scale * value)
+
+
+def _density_scale(q, t, sign):
+    """The distance over which the density falls by ``e`` from ``t`` (outwards), roughly."""
+    step = 1e-6 * max(1.0, abs(t))
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        slope = sign * (q.logpdf(t + sign * step) - q.logpdf(t)) / step
+    return float(1.0 / -slope) if slope < 0 and np.isfinite(slope) else 1.0 + abs(t)
 
 
 def decay_rate(q, x):
-    """``-log Fbar(x) / x``: tends to 0 for a heavy right tail, stays positive for a light one."""
-    return -q.logsf(x) / x
+    """``-log Fbar(x) / x``: tends to 0 for a heavy right tail, stays positive for a light one.
 
-
-def _mean_excess(log_tail, log_density, t, sign):
-    """``int_0^inf tail(t + sign*s) / tail(t) ds`` on the natural scale ``tail(t) / density(t)``.
-
-    ``tail`` is ``Fbar`` (``sign = +1``) or ``F`` (``sign = -1``). Rescaling by the inverse
-    hazard makes the integrand decay on a scale of order one whatever ``t`` is, so one
-    adaptive quadrature over ``[0, inf)`` resolves it from ``t = 2`` to ``t = 10^12``.
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> decay_rate(stats.expon(scale=2), 1e4)
+    0.5
     """
-    log_tail_t = log_tail(t)
-    scale = np.exp(log_tail_t - log_density(t))
-    if not np.isfinite(scale) or scale <= 0:
-        scale = 1.0 + abs(t)
+    x = _checks.real(x, "x", low=0.0, low_open=True)
+    return _checks.like(-np.asarray(log_sf(q, x)) / x, x)
 
-    def ratio(s):
-        return np.exp(log_tail(t + sign * scale * s) - log_tail_t)
 
-    # The ratio is a difference of two logs of size |log tail(t)|, so it carries a relative
-    # rounding error of about |log tail(t)| * eps; ask quad for no more than that.
-    epsrel = max(1e-12, 64 * np.finfo(float).eps * abs(log_tail_t))
-    value, _ = integrate.quad(ratio, 0.0, np.inf, epsabs=0.0, epsrel=epsrel, limit=500)
-    return scale * value
+def hazard_rate(q, x):
+    """``f(x) / Fbar(x)``, the failure rate, computed in log space.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> round(hazard_rate(stats.expon(scale=2), 50.0), 12)
+    0.5
+    """
+    _checks.law(q, "q")
+    x = _checks.real(x, "x")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.exp(np.asarray(q.logpdf(x)) - np.asarray(log_sf(q, x)))
+    return _checks.like(out, x)
 
 
 def tail_mean(q, t):
-    """``E[X | X > t]``: the conditional tail mean, stable on both sides of the median."""
-    mean = require_finite_mean(q)
-    t = require_finite(t, "t")
+    """``E[X | X > t]``: the conditional tail mean, accurate on both sides of the median.
+
+    Parameters
+    ----------
+    q : frozen scipy.stats law with a finite mean
+    t : float or array_like
+        Thresholds below the upper end of the support (below the lower end, the mean).
+
+    Returns
+    -------
+    float or ndarray
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> round(tail_mean(stats.expon(scale=2.0), 3.0), 12)
+    5.0
+    """
+    mean = _checks.finite_mean(q, "q")
+    t = _checks.real(t, "t")
     lo, hi = q.support()
+    if np.any(t >= hi):
+        raise ValueError(f"t must lie below the upper end of the support ({hi}): P(X > t) = 0")
 
     def one(ti):
-        if ti >= hi:
-            raise ValueError(f"t = {ti} is at or above the upper end of the support: P(X > t) = 0")
         if ti <= lo:
             return mean
         log_p = log_cdf(q, ti)
         if log_p < LOG_HALF:
             # E[X 1{X > t}] = E[X] - F(t) E[X | X <= t]; no cancellation where F(t) < 1/2.
-            return (mean - np.exp(log_p) * body_mean(q, ti)) / -np.expm1(log_p)
-        return ti + _mean_excess(q.logsf, q.logpdf, ti, +1)
+            return (mean - np.exp(log_p) * _body_mean(q, ti)) / -np.expm1(log_p)
+        return ti + _mean_excess(q, ti, +1)
 
-    return _map(one, t)
+    return _checks.like(np.vectorize(one, otypes=[float])(t), t)
 
 
 def body_mean(q, t):
-    """``E[X | X <= t]``: the mean of the body below ``t``, stable on both sides of the median."""
-    mean = require_finite_mean(q)
-    t = require_finite(t, "t")
+    """``E[X | X <= t]``: the mean of the body below ``t``, accurate on both sides of the median.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> round(body_mean(stats.gumbel_l(), -800.0), 9)  # E[X | X <= t] = t - 1 far out
+    -801.0
+    """
+    _checks.finite_mean(q, "q")
+    t = _checks.real(t, "t")
+    lo, _ = q.support()
+    if np.any(t <= lo):
+        raise ValueError(f"t must lie above the lower end of the support ({lo}): P(X <= t) = 0")
+    return _checks.like(np.vectorize(lambda ti: _body_mean(q, ti), otypes=[float])(t), t)
+
+
+def _body_mean(q, t):
     lo, hi = q.support()
+    if t >= hi:
+        return float(q.mean())
+    log_p = log_sf(q, t)
+    if log_p < LOG_HALF:
+        # E[X 1{X <= t}] = E[X] - Fbar(t) E[X | X > t]; no cancellation where Fbar(t) < 1/2.
+        return (float(q.mean()) - np.exp(log_p) * (t + _mean_excess(q, t, +1))) / -np.expm1(log_p)
+    return t - _mean_excess(q, t, -1)
 
-    def one(ti):
-        if ti <= lo:
-            raise ValueError(f"t = {ti} is at or below the lower end of the support: P(X <= t) = 0")
-        if ti >= hi:
-            return mean
-        log_p = q.logsf(ti)
-        if log_p < LOG_HALF:
-            # E[X 1{X <= t}] = E[X] - Fbar(t) E[X | X > t]; no cancellation where Fbar(t) < 1/2.
-            return (mean - np.exp(log_p) * tail_mean(q, ti)) / -np.expm1(log_p)
-        return ti - _mean_excess(lambda x: log_cdf(q, x), q.logpdf, ti, -1)
 
-    return _map(one, t)
+def _mean_excess(q, t, sign):
+    """``E[sign (X - t) | sign (X - t) > 0]`` from the density: ``int r f / int f`` beyond ``t``.
+
+    Both integrals are taken in units of the tail's natural scale ``tail(t) / f(t)``, so one
+    adaptive quadrature over ``[0, inf)`` resolves them from ``t = 2`` to ``t = 10^12``. Where
+    that scale is below ``1e-8 |t|`` (a light tail far out: the normal at ``t = 10^155``) the
+    excess is that scale itself to first order, and ``t`` plus it is exact to rounding.
+    """
+    log_f = float(q.logpdf(t))
+    log_tail = log_sf(q, t) if sign > 0 else log_cdf(q, t)
+    scale = np.exp(log_tail - log_f) if np.isfinite(log_f) else np.nan
+    if not (np.isfinite(scale) and scale > 0):
+        scale = _density_scale(q, t, sign)
+    if scale < 1e-8 * abs(t):
+        return scale
+
+    def weight(r):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.exp(q.logpdf(t + sign * scale * r) - log_f)
+
+    options = dict(epsabs=0.0, epsrel=1e-12, limit=500)
+    mass, _ = integrate.quad(weight, 0.0, np.inf, **options)
+    first, _ = integrate.quad(lambda r: r * weight(r), 0.0, np.inf, **options)
+    return scale * first / mass
 
 
 def subexponential_ratio(q, x):
@@ -122,15 +269,22 @@ def subexponential_ratio(q, x):
     Uses ``P(X1 + X2 > x) = 2 int_{-inf}^{x/2} f(y) Fbar(x - y) dy + Fbar(x/2)^2`` with each
     term divided by ``Fbar(x)`` in log space. For a light tail the ratio can exceed the largest
     double (the normal's does beyond x ~ 55); it is then returned as ``inf``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> round(subexponential_ratio(stats.expon(), 5.0), 9)  # Gamma(2) tail / Exp tail = 1 + x
+    6.0
     """
-    x = require_finite(x, "x")
+    _checks.law(q, "q")
+    x = _checks.real(x, "x")
     lo, _ = q.support()
 
     def one(xi):
-        log_sf_x = q.logsf(xi)
+        log_sf_x = log_sf(q, xi)
         # Both terms peak at y = x/2 for a light tail; scale by that peak to stay in range.
-        log_corner = 2.0 * q.logsf(xi / 2) - log_sf_x
-        shift = max(0.0, q.logpdf(xi / 2) + q.logsf(xi / 2) - log_sf_x, log_corner)
+        log_corner = 2.0 * log_sf(q, xi / 2) - log_sf_x
+        shift = max(0.0, q.logpdf(xi / 2) + log_sf(q, xi / 2) - log_sf_x, log_corner)
 
         def integrand(y):
             return np.exp(q.logpdf(y) + q.logsf(xi - y) - log_sf_x - shift)
@@ -150,10 +304,162 @@ def subexponential_ratio(q, x):
         log_ratio = shift + np.log(2.0 * body + np.exp(log_corner - shift))
         return np.inf if log_ratio > LOG_MAX else np.exp(log_ratio)
 
-    return _map(one, x)
+    return _checks.like(np.vectorize(one, otypes=[float])(x), x)
 
 
-def _map(function, values):
-    """Apply a scalar ``function`` over an array, returning a float for a scalar input."""
-    out = np.vectorize(function, otypes=[float])(values)
-    return float(out) if out.ndim == 0 else out
+# Right tails of scipy's families with unbounded support, as functions of the *standard*
+# member's shapes: (radius of convergence of the MGF, subexponential?). Divide radii by scale.
+_FAMILIES = {
+    # lighter than every exponential: the MGF is finite for every lam
+    "norm": lambda: (np.inf, False),
+    "skewnorm": lambda a: (np.inf, False),
+    "halfnorm": lambda: (np.inf, False),
+    "truncnorm": lambda a, b: (np.inf, False),
+    "chi": lambda df: (np.inf, False),
+    "maxwell": lambda: (np.inf, False),
+    "rayleigh": lambda: (np.inf, False),
+    "gumbel_l": lambda: (np.inf, False),
+    # exponential tails: the MGF is finite only below the rate
+    "expon": lambda: (1.0, False),
+    "gamma": lambda a: (1.0, False),
+    "erlang": lambda a: (1.0, False),
+    "chi2": lambda df: (0.5, False),
+    "gumbel_r": lambda: (1.0, False),
+    "laplace": lambda: (1.0, False),
+    "logistic": lambda: (1.0, False),
+    "genlogistic": lambda c: (1.0, False),
+    "exponnorm": lambda K: (1.0 / K, False),
+    # Weibull: heavy (and subexponential) for shape < 1, exponential at 1, lighter above
+    "weibull_min": lambda c: (0.0, True) if c < 1 else (1.0 if c == 1 else np.inf, False),
+    # heavy right tails, all subexponential: the MGF is infinite for every lam > 0
+    "t": lambda df: (0.0, True),
+    "cauchy": lambda: (0.0, True),
+    "halfcauchy": lambda: (0.0, True),
+    "pareto": lambda b: (0.0, True),
+    "lomax": lambda c: (0.0, True),
+    "lognorm": lambda s: (0.0, True),
+    "levy": lambda: (0.0, True),
+    "invgamma": lambda a: (0.0, True),
+    "invweibull": lambda c: (0.0, True),
+    "fisk": lambda c: (0.0, True),
+    "burr": lambda c, d: (0.0, True),
+    "burr12": lambda c, d: (0.0, True),
+    "betaprime": lambda a, b: (0.0, True),
+    "f": lambda dfn, dfd: (0.0, True),
+    "genpareto": lambda c: (0.0, True) if c > 0 else (1.0, False),  # c < 0: bounded support
+}
+
+
+def standard_form(q):
+    """``(family, shapes, loc, scale)`` of a frozen scipy law, from its public attributes.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> standard_form(stats.t(3, scale=2.0))
+    ('t', (3.0,), 0.0, 2.0)
+    """
+    _checks.law(q, "q")
+    names = [s.strip() for s in (q.dist.shapes or "").split(",") if s.strip()]
+    values = dict(zip([*names, "loc", "scale"], q.args, strict=False))
+    values.update(q.kwds)
+    shapes = tuple(float(values[name]) for name in names)
+    return q.dist.name, shapes, float(values.get("loc", 0.0)), float(values.get("scale", 1.0))
+
+
+def _family_tail(q):
+    """``(radius, subexponential)`` of the right tail of ``q``, or a ValueError."""
+    if np.isfinite(q.support()[1]):
+        return np.inf, False
+    name, shapes, _, scale = standard_form(q)
+    if name not in _FAMILIES:
+        known = ", ".join(sorted(_FAMILIES))
+        raise ValueError(
+            f"cannot decide the right tail of scipy's {name!r} (its MGF radius is not known to "
+            f"goodhart; known unbounded families: {known})"
+        )
+    radius, subexponential = _FAMILIES[name](*shapes)
+    return radius / scale, subexponential
+
+
+def mgf_radius(q):
+    """``sup{lam : E exp(lam X) < inf}`` for the law ``q``: 0 exactly for a heavy right tail.
+
+    Exact, not estimated: ``inf`` when the support is bounded above, otherwise the family's
+    known tail. A family goodhart does not know raises ``ValueError`` rather than guessing.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> mgf_radius(stats.expon(scale=2.0)), mgf_radius(stats.t(3)), mgf_radius(stats.norm())
+    (0.5, 0.0, inf)
+    """
+    return float(_family_tail(q)[0])
+
+
+def is_heavy_tailed(q):
+    """True when ``E exp(lam X) = inf`` for every ``lam > 0``: the book's heavy right tail.
+
+    Equivalently ``limsup_{x -> inf} exp(lam x) Fbar(x) = inf`` for every ``lam > 0``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> is_heavy_tailed(stats.lognorm(1.0)), is_heavy_tailed(stats.gumbel_r())
+    (True, False)
+    """
+    return mgf_radius(q) == 0
+
+
+@dataclass(frozen=True)
+class TailClass:
+    """The right tail of one law: the classification and the evidence shown beside it.
+
+    ``heavy`` and ``subexponential`` come from the family (or the bounded support);
+    ``decay_rate`` is ``-log Fbar(x) / x`` at ``x``, the upper ``1e-12`` quantile (0 in the
+    limit exactly for heavy tails), ``basis`` says where the classification comes from.
+    """
+
+    family: str
+    heavy: bool
+    subexponential: bool
+    mgf_radius: float
+    x: float
+    decay_rate: float
+    basis: str
+
+    @property
+    def label(self):
+        """``"subexponential"``, ``"heavy"``, ``"exponential"`` or ``"light"`` (in words)."""
+        if self.subexponential:
+            return "subexponential"
+        if self.heavy:
+            return "heavy"
+        return "light (exponential)" if np.isfinite(self.mgf_radius) else "light"
+
+
+def classify(q):
+    """The right tail of ``q``: heavy or light, subexponential or not, MGF radius, decay rate.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> c = classify(stats.t(3))
+    >>> c.label, c.mgf_radius
+    ('subexponential', 0.0)
+    """
+    radius, subexponential = _family_tail(q)
+    x = float(q.isf(1e-12))
+    if not np.isfinite(x) or x <= 0:
+        x = max(1.0, float(q.support()[1]) if np.isfinite(q.support()[1]) else 1.0)
+    bounded = np.isfinite(q.support()[1])
+    rate = float(-log_sf(q, x) / x) if x < q.support()[1] else np.inf
+    return TailClass(
+        family=q.dist.name,
+        heavy=bool(radius == 0),
+        subexponential=bool(subexponential),
+        mgf_radius=float(radius),
+        x=x,
+        decay_rate=rate,
+        basis="bounded support" if bounded else f"the known tail of scipy's {q.dist.name!r}",
+    )

@@ -29,75 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, optimize
 
-# Radius of convergence of the MGF of the *standard* member (loc 0, scale 1) of a scipy family
-# with an unbounded right tail, as a function of its shape parameters. Divide by ``scale``.
-_RADIUS = {
-    # lighter than every exponential: the MGF is finite for every lam
-    "norm": lambda: np.inf,
-    "skewnorm": lambda a: np.inf,
-    "halfnorm": lambda: np.inf,
-    "chi": lambda df: np.inf,
-    "maxwell": lambda: np.inf,
-    "rayleigh": lambda: np.inf,
-    "gumbel_l": lambda: np.inf,
-    # exponential tails: the MGF is finite only below the rate
-    "expon": lambda: 1.0,
-    "gamma": lambda a: 1.0,
-    "erlang": lambda a: 1.0,
-    "chi2": lambda df: 0.5,
-    "gumbel_r": lambda: 1.0,
-    "laplace": lambda: 1.0,
-    "logistic": lambda: 1.0,
-    "genlogistic": lambda c: 1.0,
-    "exponnorm": lambda K: 1.0 / K,
-    # Weibull: heavy for shape < 1, exponential at 1, lighter than exponential above
-    "weibull_min": lambda c: 0.0 if c < 1 else (1.0 if c == 1 else np.inf),
-    # heavy right tails: the MGF is infinite for every lam > 0
-    "t": lambda df: 0.0,
-    "cauchy": lambda: 0.0,
-    "halfcauchy": lambda: 0.0,
-    "pareto": lambda b: 0.0,
-    "lomax": lambda c: 0.0,
-    "lognorm": lambda s: 0.0,
-    "levy": lambda: 0.0,
-    "invgamma": lambda a: 0.0,
-    "invweibull": lambda c: 0.0,
-    "fisk": lambda c: 0.0,
-    "burr": lambda c, d: 0.0,
-    "burr12": lambda c, d: 0.0,
-    "betaprime": lambda a, b: 0.0,
-    "f": lambda dfn, dfd: 0.0,
-    "genpareto": lambda c: 0.0 if c > 0 else 1.0,  # c < 0 has bounded support
-}
+from goodhart import tails
+from goodhart.tails import is_heavy_tailed, mgf_radius  # noqa: F401 (re-exported)
 
 
 def _standard_form(v):
     """``(name, shapes, loc, scale)`` of a frozen scipy distribution."""
-    shapes, loc, scale = v.dist._parse_args(*v.args, **v.kwds)
-    return v.dist.name, tuple(float(s) for s in shapes), float(loc), float(scale)
-
-
-def mgf_radius(v):
-    """``sup{lam : E exp(lam V) < inf}`` for frozen ``v``: 0 for a heavy right tail.
-
-    Exact, not estimated: ``inf`` when the support is bounded above, otherwise the family's
-    known tail from ``_RADIUS``. A family not in the table raises ``ValueError`` rather than
-    guessing, since no finite computation separates a heavy tail from a slowly decaying one.
-    """
-    if np.isfinite(v.support()[1]):
-        return np.inf
-    name, shapes, _, scale = _standard_form(v)
-    if name not in _RADIUS:
-        raise ValueError(
-            f"cannot decide the right tail of scipy's {name!r}: its MGF radius is not in "
-            "goodhart.tilting._RADIUS"
-        )
-    return _RADIUS[name](*shapes) / scale
-
-
-def is_heavy_tailed(v):
-    """True when ``E exp(lam V) = inf`` for every ``lam > 0`` (THEOREMS.md's heavy right tail)."""
-    return mgf_radius(v) == 0
+    return tails.standard_form(v)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Tests of goodhart.mixture against mpmath (50 digits) and a direct sum over a finite space."""
+"""Tests of goodhart.divergences: the mixture KL against mpmath (50 digits) and direct sums."""
 
 import mpmath as mp
 import numpy as np
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from goodhart.mixture import alpha_for_kl, first_order_kl, mixture_kl
+from goodhart.divergences import alpha_for_kl, first_order_kl, mixture_kl
 
 LOG_Q_PAPER = -1339.70
 
