@@ -1,10 +1,32 @@
 """Numerics for the executable book on catastrophic Goodhart under a KL penalty.
 
-One module a concern: ``tails``, ``reweighting`` (Theorem 1), ``mdp`` (Theorem 2),
-``tilting`` (Theorems 3 and 4), ``conditioning`` (Theorems 5 and 6), ``best_of_n``,
-``diagnostics``, ``mixture``, ``rl``, ``remedies`` (the discussion's toy models and remedies)
-and ``plotting``. Distributions are frozen
-``scipy.stats`` objects.
+The proxy reward is ``U = X + V``, true utility ``V`` plus error ``X``; laws are frozen
+``scipy.stats`` distributions. One module a concept; the results of the book sit on a few
+shared modules (an arrow reads "uses")::
+
+    plotting          report ──────────────┐
+                        │                  │
+    best_of_n ──► proxy ◄── remedies       │
+                  │  │                     │
+                  │  └──► tilting ◄────────┤
+                  ▼        │               │
+    diagnostics  tails ◄───┴── reweighting ◄── mdp ──► trees ◄── rl, occupancy
+        │          ▲                │                    │
+        ▼          │                └──► divergences ◄───┘
+       cli, data   └─── (every module validates through _checks)
+
+* ``tails``: tail facts of one law, and the one heavy/light classification;
+* ``divergences``: Bernoulli, mixture and discrete KL, total variation;
+* ``proxy``: ``Proxy(utility=, error=)``, the law of ``U`` (the one engine);
+* ``trees``: token trees, policies on them, reach probabilities, per-state KL;
+* ``reweighting`` (Theorem 1), ``mdp`` (Theorem 2), ``tilting`` (Theorems 3 and 4),
+  ``best_of_n`` (the paper's synthetic experiment), ``rl`` (the policy-gradient analogue of the
+  paper's PPO run), ``occupancy`` and ``remedies`` (the discussion), ``diagnostics`` (tails of
+  reward samples) with its command line ``cli``, ``data`` (the authors' published scores),
+  ``report`` (every verdict for one pair), ``plotting`` (the book's figures and tables).
 """
 
-__version__ = "0.1.0"
+from goodhart.proxy import Proxy
+
+__all__ = ["Proxy"]
+__version__ = "0.2.0"

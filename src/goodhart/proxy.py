@@ -1,0 +1,878 @@
+"""The law of the proxy ``U = X + V`` for independent error ``X`` and utility ``V``: one engine.
+
+``Proxy(utility=v, error=x)`` answers everything the book asks of ``U``, vectorized:
+``logsf(t) = log P(U >= t)``, ``logpdf(u)``, ``isf(q)``, ``conditional_mean(t) = E[V | U >= t]``,
+``utility_given(u) = E[V | U = u]``, ``best_of_n(n)``, ``penalized_optimum(beta)`` and
+``sample(size, rng)``. All of it rests on four convolution integrals, with the kernel ``K`` the
+error's tail ``Fbar_X`` or its density ``f_X``::
+
+    I_K(t) = int f_V(s) K(t - s) ds,    J_K(t) = int (s - mu) f_V(s) K(t - s) ds,
+
+so that ``P(U >= t) = I_tail``, ``P(U < t) = I_cdf`` (``K = F_X``), ``f_U = I_density``,
+``E[V | U >= t] = mu + J_tail / I_tail`` and ``E[V | U = u] = mu + J_density / I_density``
+(``mu = E[V]``).
+
+Far in the tail the integrands underflow, and for a heavy-tailed ``X`` they have two bumps:
+one where ``V`` is typical (the error did the work) and one where ``X`` is typical (the utility
+did). The engine works in log space, cuts the line at breakpoints that resolve each bump
+(quantiles of ``V``, ``t`` minus quantiles of ``X``, a geometric fill between them, the peak),
+drops the pieces that carry nothing, and integrates the rest by adaptive Gauss-Kronrod (7/15)
+rules, all thresholds and pieces at once; the two ends of the line are mapped onto finite
+intervals. ``J`` is integrated separately above and below ``mu``, so that
+``E[V | U >= t] - mu`` keeps its accuracy when it is tiny (``3 Var(V) / t`` at ``t = 10^6``).
+
+Best-of-``n`` is an outer integral over the law of the maximum of ``n`` proxies::
+
+    E[V at the best of n] = int E[V | U = u] n F_U(u)^(n-1) f_U(u) du,
+
+by the trapezoid rule in the logit of a smooth quantile-like map of ``U``, with
+``F_U^(n-1) = exp((n - 1) log1p(-Fbar_U))``: one set of nodes serves every ``n`` up to
+``10^12`` and beyond.
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+from goodhart import _checks, _fast, tails, tilting
+
+# Gauss-Kronrod 7/15 on [-1, 1] (QUADPACK's dqk15): Kronrod nodes, their weights, and the
+# weights of the embedded 7-point Gauss rule on the same nodes (0 at the Kronrod-only nodes).
+_XK = np.array([
+    0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
+    0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
+    0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
+    0.207784955007898467600689403773245, 0.0,
+])
+_WK = np.array([
+    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
+    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
+    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
+    0.204432940075298892414161999234649, 0.209482141084727828012999174891714,
+])
+_WG = np.array([
+    0.0, 0.129484966168869693270611432679082, 0.0, 0.279705391489276667901467771423780,
+    0.0, 0.381830050505118944950369775488975, 0.0, 0.417959183673469387755102040816327,
+])
+_NODES = np.concatenate([-_XK[:-1], _XK[::-1]])
+_KRONROD = np.concatenate([_WK[:-1], _WK[::-1]])
+_GAUSS = np.concatenate([_WG[:-1], _WG[::-1]])
+
+# Quantile levels that place breakpoints across the body and tails of each law; fractions of
+# the way from V's median to t - median(X) filled linearly (a pair of light tails peaks in
+# between); geometric steps out of each bump.
+_LEVELS = np.array([1e-12, 1e-3, 0.25])
+_LINEAR = np.linspace(0, 1, 3)
+_GEOMETRIC_STEPS = 5
+# A piece whose coarse estimate is below this share of its row's largest is dropped.
+_LOG_DROP = np.log(1e-30)
+# A piece whose log integrand differs by more than this at its two ends is mapped towards
+# the larger end (its mass sits there, maybe in a sliver that plain nodes would miss).
+_STEEP = 20.0
+# Accuracy: a piece is done when |Kronrod - Gauss| is below _RTOL of itself or of its row's
+# total times _SHARE; at most _MAX_ROUNDS rounds of bisection and _MAX_PIECES pieces a row.
+_RTOL = 1e-13
+_SHARE = 1e-4
+# best-of-n's inner integrals, whose results are good to about 1e-7: a looser tolerance
+_BEST_RTOL, _BEST_SHARE = 1e-9, 1e-1
+_MAX_ROUNDS = 40
+_MAX_PIECES = 2000
+
+# Best-of-n's outer grid in the logit z of a quantile-like map of U: from -_LOWER (below it
+# F_U^2 < 1e-13) to _UPPER past log(max n) (the law of the maximum has < e^-25 left), with a
+# step of _STEP (or finer, where halving it still changes the result).
+_LOWER, _UPPER, _STEP = 15.0, 25.0, 0.25
+_OUTER_AGREEMENT = 1e-4  # largest |E[V]| change from halving the step at which it is accepted
+_MASS_TOLERANCE = 1e-6  # largest allowed |total mass - 1| of the law of the maximum on the grid
+_END_TOLERANCE = 1e-9  # largest allowed share of that law at either end of the grid
+
+
+@dataclass(frozen=True)
+class BestOfN:
+    """Expectations at the best of ``n`` draws (the largest ``U``), one entry per ``n``.
+
+    ``utility``, ``error`` and ``proxy`` are ``E[V]``, ``E[X]`` and ``E[U]`` at that draw;
+    ``note`` explains any entry that is not finite (empty otherwise). A Monte Carlo estimate
+    (:func:`goodhart.best_of_n.sample_best_of_n`) also has ``trials`` and, in ``se``, the
+    standard errors of its three means.
+    """
+
+    n: np.ndarray
+    utility: np.ndarray
+    error: np.ndarray
+    proxy: np.ndarray
+    note: str = ""
+    trials: int | None = None
+    se: "BestOfN | None" = None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo estimate and its standard error."""
+
+    value: np.ndarray
+    se: np.ndarray
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Independent draws of the utility and the error, and their sum, the proxy."""
+
+    utility: np.ndarray
+    error: np.ndarray
+
+    @property
+    def proxy(self):
+        """``U = X + V`` for each draw."""
+        return self.utility + self.error
+
+
+class Proxy:
+    """The proxy ``U = X + V`` for an independent error ``X ~ error`` and utility ``V ~ utility``.
+
+    A frozen object in the spirit of scipy's frozen distributions: build it once, ask it many
+    questions, each vectorized over its argument (scalar in, float out; array in, array out).
+
+    Parameters
+    ----------
+    utility : frozen scipy.stats law
+        The law of the true utility ``V``; it must have a finite mean.
+    error : frozen scipy.stats law
+        The law of the error ``X``, independent of ``V``; any mean (Levy's is infinite).
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> proxy = Proxy(utility=stats.norm(0, 2), error=stats.t(3))
+    >>> round(proxy.conditional_mean(1e6), 9)  # E[V | U >= t] -> E[V] = 0: Theorem 5
+    1.2e-05
+    >>> p = Proxy(utility=stats.norm(), error=stats.norm())
+    >>> round(p.utility_given(3.0), 12)  # E[V | U = u] = u / 2 for two standard normals
+    1.5
+    """
+
+    def __init__(self, *, utility, error):
+        self.mean = _checks.finite_mean(utility, "utility")
+        self.utility = utility
+        self.error = _checks.law(error, "error")
+        self._laws = _fast.FastLaw(utility), _fast.FastLaw(error)
+        self._upper_end = float(utility.support()[1] + error.support()[1])
+        self._lower_end = float(utility.support()[0] + error.support()[0])
+
+    def __repr__(self):
+        return f"Proxy(utility={_describe(self.utility)}, error={_describe(self.error)})"
+
+    # -- the law of U -------------------------------------------------------------------
+
+    def logsf(self, t):
+        """``log P(U >= t)``, accurate far into the tail (no underflow in log space).
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> round(Proxy(utility=stats.norm(), error=stats.norm()).logsf(0.0), 12)
+        -0.69314718056
+        """
+        t = self._thresholds(t, "t")
+        return _checks.like(self._integrals(t, ("tail",))["tail"], t)
+
+    def sf(self, t):
+        """``P(U >= t)``."""
+        return _checks.like(np.exp(self.logsf(t)), t)
+
+    def logpdf(self, u):
+        """``log f_U(u)``, the log density of the proxy.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> p = Proxy(utility=stats.norm(), error=stats.norm())
+        >>> round(p.logpdf(0.0) - float(stats.norm(0, 2**0.5).logpdf(0.0)), 12)
+        0.0
+        """
+        u = self._thresholds(u, "u")
+        return _checks.like(self._integrals(u, ("density",))["density"], u)
+
+    def pdf(self, u):
+        """``f_U(u)``."""
+        return _checks.like(np.exp(self.logpdf(u)), u)
+
+    def logcdf(self, t):
+        """``log P(U < t)``, accurate far into the lower tail.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> p = Proxy(utility=stats.norm(), error=stats.norm())
+        >>> round(p.logcdf(-40.0) - float(stats.norm(0, 2**0.5).logcdf(-40.0)), 9)
+        0.0
+        """
+        t = self._thresholds(t, "t")
+        return _checks.like(self._integrals(t, ("cdf",))["cdf"], t)
+
+    def isf(self, q):
+        """The level ``t`` with ``P(U >= t) = q``, for ``q`` in (0, 1).
+
+        Newton's method on the log of the smaller of ``P(U >= t)`` and ``P(U < t)`` (slope
+        ``-+ f_U`` over it), from linear interpolation on a grid that brackets the answer, with
+        bisection whenever a step would leave the bracket.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> p = Proxy(utility=stats.norm(), error=stats.norm())
+        >>> round(p.isf(1e-6) / float(stats.norm(0, 2**0.5).isf(1e-6)), 10)
+        1.0
+        """
+        q = _checks.probability(q, "q")
+        flat = q.reshape(-1)
+        upper = flat <= 0.5  # solve where the probability is the small one: no rounding to 1
+        target = np.where(upper, np.log(flat), np.log1p(-flat))
+        lo, hi, t = self._isf_bracket(upper, target)
+        for _ in range(100):
+            gap, slope = np.empty_like(t), np.empty_like(t)
+            for side, kernel, sign in ((upper, "tail", -1.0), (~upper, "cdf", 1.0)):
+                if side.any():
+                    values = self._integrals(t[side], (kernel, "density"))
+                    gap[side] = values[kernel] - target[side]
+                    slope[side] = sign * np.exp(values["density"] - values[kernel])
+            increasing = np.where(upper, gap < 0, gap > 0)  # t lies above the answer
+            hi, lo = np.where(increasing, t, hi), np.where(increasing, lo, t)
+            new = t - gap / slope
+            new = np.where((new > lo) & (new < hi), new, 0.5 * (lo + hi))
+            done = np.abs(new - t) <= 1e-14 * (1 + np.abs(t))
+            t = new
+            if np.all(done):
+                break
+        else:
+            raise ArithmeticError("isf: Newton's method did not converge")
+        return _checks.like(t, q)
+
+    def _isf_bracket(self, upper, target):
+        """Brackets ``(lo, hi)`` around each answer of :meth:`isf` and a start between them.
+
+        The grid is the sum of the two laws' quantiles at logit levels ``z``, wide enough that
+        ``log P(U >= t)`` (or ``log P(U < t)``) passes every target on it.
+        """
+        z_target = np.where(upper, 1.0, -1.0) * (tails.log1mexp(target) - target)
+        z_lo, z_hi = min(-8.0, 1.6 * z_target.min() - 2), max(8.0, 1.6 * z_target.max() + 2)
+        z = np.linspace(z_lo, z_hi, int(np.ceil((z_hi - z_lo) / 0.5)) + 1)
+        grid = np.unique(_quantile(self.utility, z) + _quantile(self.error, z))
+        grid = grid[(grid > self._lower_end) & (grid < self._upper_end)]
+        values = self._integrals(grid, ("tail", "cdf"))
+        # a decreasing sequence in t for the upper side, increasing for the lower one
+        lo, hi, start = (np.empty_like(target) for _ in range(3))
+        for side, key, sign in ((upper, "tail", -1.0), (~upper, "cdf", 1.0)):
+            if not side.any():
+                continue
+            key_values = sign * values[key]
+            k = np.searchsorted(key_values, sign * target[side])
+            if np.any((k == 0) | (k == grid.size)):
+                raise ArithmeticError("isf: the answer lies beyond the grid of quantiles")
+            a, b = grid[k - 1], grid[k]
+            fa, fb = key_values[k - 1], key_values[k]
+            lo[side], hi[side] = a, b
+            start[side] = a + (sign * target[side] - fa) / (fb - fa) * (b - a)
+        return lo, hi, start
+
+    # -- conditioning on the proxy (Theorems 5 and 6) ----------------------------------
+
+    def conditional_mean(self, t):
+        """``E[V | U >= t]``: the utility of draws whose proxy passes ``t``.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> p = Proxy(utility=stats.norm(), error=stats.norm())
+        >>> round(p.conditional_mean(0.0), 12)  # E[U | U >= 0] / 2 = 1 / sqrt(pi)
+        0.564189583548
+        """
+        t = self._thresholds(t, "t")
+        values = self._integrals(t, ("tail",), moments=("tail",))
+        return _checks.like(self.mean + values["tail_moment"], t)
+
+    def conditional_error(self, t):
+        """``E[X | U >= t]``: the error of draws whose proxy passes ``t`` (``E[X]`` finite).
+
+        The same engine with the roles of the two laws exchanged.
+        """
+        _checks.finite_mean(self.error, "error")
+        return Proxy(utility=self.error, error=self.utility).conditional_mean(t)
+
+    def conditional_mean_monte_carlo(self, t, size=10**6, rng=None):
+        """Monte Carlo twin of :meth:`conditional_mean`: the estimate and its standard error.
+
+        Draws ``size`` pairs once and, for each threshold, averages ``V`` over the draws with
+        ``U >= t``; a ValueError where fewer than 100 draws pass a threshold.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> p = Proxy(utility=stats.norm(), error=stats.norm())
+        >>> e = p.conditional_mean_monte_carlo(0.0, size=10**5, rng=1)
+        >>> bool(abs(e.value - p.conditional_mean(0.0)) < 4 * e.se)
+        True
+        """
+        t = self._thresholds(t, "t")
+        size = _checks.integer(size, "size", low=2)
+        draws = self.sample(size, rng=rng)
+        proxy = draws.proxy
+        estimates = []
+        for ti in t.reshape(-1):
+            selected = draws.utility[proxy >= ti]
+            if selected.size < 100:
+                raise ValueError(
+                    f"t: only {selected.size} of {size} draws reach t = {ti:g}; "
+                    "use a larger size or a smaller t"
+                )
+            estimates.append((selected.mean(), selected.std(ddof=1) / np.sqrt(selected.size)))
+        value, se = np.array(estimates).T
+        return Estimate(value=_checks.like(value, t), se=_checks.like(se, t))
+
+    def utility_given(self, u):
+        """``E[V | U = u]``: the utility a draw with proxy ``u`` carries on average.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> round(Proxy(utility=stats.norm(0, 2), error=stats.norm()).utility_given(-20.0), 10)
+        -16.0
+        """
+        u = self._thresholds(u, "u")
+        values = self._integrals(u, ("density",), moments=("density",))
+        return _checks.like(self.mean + values["density_moment"], u)
+
+    # -- optimization ------------------------------------------------------------------
+
+    def best_of_n(self, n):
+        """``E[V]``, ``E[X]`` and ``E[U]`` at the best of ``n`` iid draws, exactly (no sampling).
+
+        Parameters
+        ----------
+        n : float or array_like
+            Whole numbers ``>= 1``, up to ``10^12`` and beyond.
+
+        Returns
+        -------
+        BestOfN
+            Arrays shaped like ``n``. If ``E[X] = +inf`` (Levy error) the error and the proxy
+            at the best draw are ``+inf`` for every ``n``; ``note`` says so.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> r = Proxy(utility=stats.norm(), error=stats.norm()).best_of_n([1, 2])
+        >>> [round(float(x), 9) for x in r.utility]  # E[V] = E[max of 2 U] / 2 = sqrt(2 / pi) / 2
+        [0.0, 0.39894228]
+        """
+        n = _checks.whole(n, "n", low=1)
+        error_mean = float(self.error.mean())
+        if np.isnan(error_mean):
+            raise ValueError(
+                f"error ({self.error.dist.name}) has an undefined mean (scipy gives nan): "
+                "E[X] at the best draw has no value"
+            )
+        flat = n.reshape(-1)
+        utility = np.full(flat.shape, self.mean)
+        proxy = np.full(flat.shape, error_mean + self.mean)
+        many = flat > 1  # n = 1 is the plain means
+        if many.any():
+            utility[many], proxy[many] = self._best_of_many(flat[many], np.isinf(error_mean))
+        note = ""
+        if np.isinf(error_mean):
+            note = (
+                "the error has E[X] = +inf, so E[X] and E[U] at the best draw are +inf for "
+                "every n; E[V] at the best draw is finite and computed"
+            )
+        return BestOfN(
+            n=n,
+            utility=utility.reshape(n.shape),
+            error=(proxy - utility).reshape(n.shape),
+            proxy=proxy.reshape(n.shape),
+            note=note,
+        )
+
+    def _best_of_many(self, n, infinite_error):
+        """``E[V]`` and ``E[U]`` at the best of ``n >= 2`` draws: the outer trapezoid rule.
+
+        The step starts at ``2 _STEP`` and is halved (every other node new) until the rule
+        agrees with the one of twice its step to ``_OUTER_AGREEMENT``. The trapezoid rule's
+        error falls like ``exp(-c / h)`` for these smooth, fast-decaying integrands, so halving
+        the step squares it: the accepted rule is good to about ``_OUTER_AGREEMENT^2``.
+        """
+        # one grid for every n up to 10^12, so that a value does not depend on the others asked
+        top = max(np.log(n.max()), np.log(1e12)) + _UPPER
+        step = 2 * _STEP
+        z = np.arange(-_LOWER, top + step / 2, step)
+        nodes = self._outer_nodes(z)
+        previous = _law_of_the_best(n, nodes, step, infinite_error)
+        while True:
+            middles = z[:-1] + step / 2
+            z = np.insert(middles, np.arange(z.size), z)[: 2 * z.size - 1]
+            new = self._outer_nodes(middles)
+            nodes = {key: _interleave(nodes[key], new[key]) for key in nodes}
+            step /= 2
+            best = _law_of_the_best(n, nodes, step, infinite_error)
+            if np.all(np.abs(best.utility - previous.utility) <= _OUTER_AGREEMENT):
+                break
+            if step <= _STEP / 8:
+                raise ArithmeticError("best_of_n: the outer integral did not converge")
+            previous = best
+        if np.any(np.abs(best.total - 1) > _MASS_TOLERANCE) or np.any(best.ends > _END_TOLERANCE):
+            raise ArithmeticError(
+                "the law of the best draw is not resolved on the grid: total mass "
+                f"{best.total.min():.9g} to {best.total.max():.9g}, "
+                f"largest end share {best.ends.max():.3g}"
+            )
+        return best.utility, best.proxy
+
+    def _outer_nodes(self, z):
+        """The outer rule's nodes at logit levels ``z``: ``u(z)`` and what the law needs there.
+
+        ``u`` is the comonotone quantile ``Q_V(p) + Q_X(p)``, ``p = expit(z)``, a smooth
+        increasing map over the range of U, shrunk about the medians by the ratio of
+        interquartile ranges a sum of normals would have, so that logit ``F_U`` grows about
+        as fast as ``z``.
+        """
+        v, x = self._laws
+        spread_v, spread_x = _spread(v), _spread(x)
+        shrink = np.hypot(spread_v, spread_x) / (spread_v + spread_x)
+        qv, qx = _quantile(v, z), _quantile(x, z)
+        middle = float(v.median() + x.median())
+        u = middle + shrink * (qv + qx - middle)
+        # du/dz = shrink F Fbar (1/f_V + 1/f_X) at the two quantiles
+        log_du = np.log(shrink) - np.logaddexp(0, z) - np.logaddexp(0, -z)
+        log_du = log_du + np.logaddexp(-v.logpdf(qv), -x.logpdf(qx))
+        values = self._integrals(
+            u, ("tail", "density"), moments=("density",), rtol=_BEST_RTOL, share=_BEST_SHARE
+        )
+        with np.errstate(divide="ignore"):
+            log_cdf = tails.log1mexp(np.minimum(values["tail"], 0.0))
+        return {
+            "u": u,
+            "log_weight": values["density"] + log_du,
+            "log_cdf": log_cdf,
+            "given": self.mean + values["density_moment"],
+        }
+
+    def penalized_optimum(self, beta):
+        """The optimum of ``E[U] - beta D(P || Q)`` (Theorem 4).
+
+        See :func:`goodhart.tilting.penalized_optimum`, which this calls.
+        """
+        return tilting.penalized_optimum(utility=self.utility, error=self.error, beta=beta)
+
+    def sample(self, size, rng=None):
+        """``size`` independent draws of ``(V, X)``, from independent streams of ``rng``.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> s = Proxy(utility=stats.norm(), error=stats.norm()).sample(3, rng=1)
+        >>> bool((s.utility != s.error).all())
+        True
+        """
+        utility_rng, error_rng = _checks.streams(rng, 2)
+        return Sample(
+            utility=np.asarray(self.utility.rvs(size=size, random_state=utility_rng), float),
+            error=np.asarray(self.error.rvs(size=size, random_state=error_rng), float),
+        )
+
+    # -- the engine ------------------------------------------------------------------------
+
+    def _thresholds(self, t, name):
+        t = _checks.real(t, name)
+        if np.any(t >= self._upper_end):
+            raise ValueError(
+                f"{name} must lie below {self._upper_end:g}, the upper end of U's support: "
+                "P(U >= t) = 0 there"
+            )
+        if np.any(t <= self._lower_end) and name == "u":
+            raise ValueError(f"u must lie above {self._lower_end:g}, the lower end of U's support")
+        return t
+
+    def _integrals(self, t, kernels, moments=(), rtol=_RTOL, share=_SHARE):
+        """The convolution integrals for each threshold in ``t`` (any shape, flattened).
+
+        Returns a dict: each of ``kernels`` ("tail", "density") maps to ``log I_K(t)``; each of
+        ``moments`` (a subset of ``kernels``) to ``J_K(t) / I_K(t)`` under ``K + "_moment"``.
+        """
+        (v, x), mu = self._laws, self.mean
+        t = np.asarray(t, dtype=float).reshape(-1)
+        lo = np.maximum(v.support()[0], t - x.support()[1])
+        hi = np.full_like(t, v.support()[1])
+        edges, values, log_peak = _breakpoints(v, x, t, mu, lo, hi, kernels)
+        pieces = _Pieces.between(edges, values, log_peak, t, v, x, mu)
+        if not np.all(np.isfinite(pieces.log_scale_of_rows)):
+            raise ArithmeticError("the integrand of U's law underflowed at every breakpoint")
+        totals = {k: np.zeros((1 + (k in moments), t.size)) for k in kernels}
+        for round_ in range(_MAX_ROUNDS):
+            sums, errors = pieces.integrate(t, v, x, mu, kernels, moments)
+            last = round_ == _MAX_ROUNDS - 1 or 2 * pieces.row.size > _MAX_PIECES * t.size
+            # each row's total so far, to judge which pieces are negligible
+            done = np.ones(pieces.row.size, dtype=bool)
+            for k in kernels:
+                row_total = np.bincount(pieces.row, sums[k][0], t.size) + totals[k][0]
+                floor = rtol * share * row_total[pieces.row]
+                done &= np.all(errors[k] <= np.maximum(rtol * np.abs(sums[k]), floor), axis=0)
+            if last and not done.all():
+                _report_unconverged(pieces.row, ~done, errors, totals, sums, kernels, t.size)
+                done[:] = True
+            for k in kernels:
+                for m in range(totals[k].shape[0]):
+                    totals[k][m] += np.bincount(pieces.row[done], sums[k][m][done], t.size)
+            if done.all():
+                break
+            pieces = pieces.select(~done).bisect()
+        out = {}
+        for k in kernels:
+            with np.errstate(divide="ignore"):
+                out[k] = np.log(totals[k][0]) + pieces.log_scale_of_rows[kernels.index(k)]
+            if not np.all(np.isfinite(out[k])):
+                raise ArithmeticError(f"the {k} integral of U underflowed even in log space")
+            if k in moments:
+                out[k + "_moment"] = totals[k][1] / totals[k][0]
+        return out
+
+
+def _report_unconverged(rows, open_, errors, totals, sums, kernels, size):
+    """Warn, or raise when it is large, about the error left on pieces that did not converge."""
+    worst = 0.0
+    for k in kernels:
+        total = np.abs(totals[k][0]) + np.bincount(rows, np.abs(sums[k][0]), size)
+        left = np.bincount(rows[open_], errors[k][:, open_].max(axis=0), size)
+        worst = max(worst, float(np.max(left / np.where(total > 0, total, 1.0))))
+    message = f"the convolution integrals of U converged only to a relative error of {worst:.1e}"
+    if worst > 1e-6:
+        raise ArithmeticError(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+@dataclass(frozen=True)
+class _OuterRule:
+    """Best-of-n's outer trapezoid rule on one grid: expectations and the checks of its grid."""
+
+    utility: np.ndarray
+    proxy: np.ndarray
+    total: np.ndarray  # the mass of the law of the best draw on the grid, per n (1 if resolved)
+    ends: np.ndarray  # the largest share of that mass on a grid end, per n
+
+
+def _law_of_the_best(n, nodes, step, infinite_error):
+    """The law of the best of ``n`` draws, ``n F_U^(n-1) f_U du``, on the outer nodes."""
+    log_mass = (
+        np.log(n)[:, None] + (n - 1)[:, None] * nodes["log_cdf"] + nodes["log_weight"]
+        + np.log(step)
+    )
+    log_total = logsumexp(log_mass, axis=1, keepdims=True)
+    mass = np.exp(log_mass - log_total)
+    return _OuterRule(
+        utility=mass @ nodes["given"],
+        proxy=np.full(len(n), np.inf) if infinite_error else mass @ nodes["u"],
+        total=np.exp(log_total[:, 0]),
+        ends=np.maximum(mass[:, 0], mass[:, -1]),
+    )
+
+
+def _interleave(a, b):
+    """``a[0], b[0], a[1], b[1], ..., a[-1]`` for ``len(b) = len(a) - 1``."""
+    out = np.empty(a.size + b.size)
+    out[0::2], out[1::2] = a, b
+    return out
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """Pieces of the integration line, one threshold (row) each, in a coordinate ``w``.
+
+    ``kind`` says how ``w`` maps to the line (``r = w / (1 - w)`` for ``w`` in ``[0, 1)``):
+
+    * 0, a plain piece: ``s = w``;
+    * 1 and -1, the ends of the line: ``s = anchor +- length r``, out to ``+inf`` or ``-inf``;
+    * 3 and -3, a piece at an end of V's support, where ``f_V`` may be infinite: in V's own
+      probability, ``s = Q_V(w)`` (lower end) or ``s = Qbar_V(w)`` (upper end), so that
+      ``f_V(s) ds = dw`` and no density is evaluated near the end;
+    * 2 and -2, a piece at an end of X's support (``t - s`` at it), where the kernel may have a
+      kink or a singularity: ``s = anchor +- length exp(-r)``, which turns an algebraic
+      singularity at the ``anchor`` into an exponential decay in ``r``.
+
+    ``sign`` is the sign of ``s - mu`` on the piece (``mu`` is a breakpoint).
+    """
+
+    row: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    kind: np.ndarray
+    anchor: np.ndarray
+    length: np.ndarray
+    sign: np.ndarray
+    log_scale_of_rows: np.ndarray  # kernel k's integrand in row i is divided by exp([k, i])
+
+    @classmethod
+    def between(cls, edges, values, log_peak, t, v, x, mu):
+        """The pieces between ``edges`` that carry mass, each mapped as its ends require.
+
+        ``values`` is the log integrand at the edges (the largest over the kernels): a piece
+        whose ends differ by more than ``_STEEP`` in it holds its mass near the larger end, and
+        is mapped like a support end towards that end.
+        """
+        a, b = edges[:, :-1], edges[:, 1:]
+        t = t[:, None]
+        with np.errstate(invalid="ignore"):
+            steep = values[:, 1:] - values[:, :-1]
+        (v_lo, v_hi), (x_lo, x_hi) = v.support(), x.support()
+        kind = np.select(
+            [np.isinf(b), np.isinf(a), a == v_lo, b == v_hi, a == t - x_hi, b == t - x_lo,
+             steep < -_STEEP, steep > _STEEP],
+            [1, -1, 3, -3, 2, -2, 2, -2],
+            default=0,
+        )
+        anchor = np.where(kind > 0, a, b)
+        with np.errstate(invalid="ignore"):
+            width = _spread(v) + _spread(x)
+            length = np.select(
+                [np.abs(kind) == 1, np.abs(kind) == 2], [width + 0.1 * np.abs(anchor), b - a], 0.0
+            )
+            lo, hi = np.where(kind == 0, a, 0.0), np.where(kind == 0, b, 1.0)
+            # in V's probability: [F(a), F(b)] at the lower end, [Fbar(b), Fbar(a)] at the upper
+            lower, upper = kind == 3, kind == -3
+            lo[lower], hi[lower] = v.cdf(a[lower]), v.cdf(b[lower])
+            lo[upper], hi[upper] = v.sf(b[upper]), v.sf(a[upper])
+            nonempty = (b > a) & (hi > lo)
+        # each kernel's largest estimate in each row sets that kernel's scale; a piece is kept
+        # if it matters for any kernel
+        finite_peak = np.where(np.isposinf(log_peak), -np.inf, log_peak)
+        scale = finite_peak.max(axis=-1)
+        matters = np.any(log_peak >= scale[..., None] + _LOG_DROP, axis=0)
+        keep = nonempty & (matters | (kind != 0))
+        with np.errstate(invalid="ignore"):
+            middle = np.where(np.abs(kind) == 1, kind, 0.5 * a + 0.5 * b - mu)
+        row = np.broadcast_to(np.arange(edges.shape[0])[:, None], a.shape)
+        return cls(
+            row=row[keep], lo=lo[keep], hi=hi[keep], kind=kind[keep], anchor=anchor[keep],
+            length=length[keep], sign=np.sign(middle[keep]), log_scale_of_rows=scale,
+        )
+
+    def select(self, mask):
+        return _Pieces(
+            self.row[mask], self.lo[mask], self.hi[mask], self.kind[mask], self.anchor[mask],
+            self.length[mask], self.sign[mask], self.log_scale_of_rows,
+        )
+
+    def bisect(self):
+        mid = 0.5 * (self.lo + self.hi)
+
+        def twice(a):
+            return np.concatenate([a, a])
+
+        return _Pieces(
+            twice(self.row), np.concatenate([self.lo, mid]), np.concatenate([mid, self.hi]),
+            twice(self.kind), twice(self.anchor), twice(self.length), twice(self.sign),
+            self.log_scale_of_rows,
+        )
+
+    def nodes(self, v):
+        """Each piece's Kronrod nodes on the line, ``s``, and ``log f_V(s) |ds/dw|`` there."""
+        half = 0.5 * (self.hi - self.lo)
+        w = 0.5 * (self.hi + self.lo)[:, None] + half[:, None] * _NODES
+        s, log_weight = w.copy(), np.zeros_like(w)
+        size = np.abs(self.kind)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            for code in (1, 2):
+                mapped = size == code
+                if mapped.any():
+                    wm = w[mapped]
+                    r, log_dr = wm / (1 - wm), -2 * np.log1p(-wm)
+                    step = self.length[mapped, None] * (r if code == 1 else np.exp(-r))
+                    s[mapped] = self.anchor[mapped, None] + np.sign(self.kind[mapped, None]) * step
+                    log_length = np.log(self.length[mapped, None])
+                    log_weight[mapped] = log_length + log_dr - (0.0 if code == 1 else r)
+            s[self.kind == 3] = v.ppf(w[self.kind == 3])
+            s[self.kind == -3] = v.isf(w[self.kind == -3])
+            density = size != 3
+            log_weight[density] += v.logpdf(s[density])
+        # where exp(-r) underflows, or a probability rounds to an end, the node sits on a
+        # support end itself and carries nothing
+        at_anchor = (size == 2)[:, None] & (s == self.anchor[:, None])
+        dead = at_anchor | (size == 3)[:, None] & ~np.isfinite(s)
+        log_weight[dead] = -np.inf
+        return s, log_weight, half
+
+    def integrate(self, t, v, x, mu, kernels, moments):
+        """Kronrod sums and |Kronrod - Gauss| errors of each piece, per kernel and moment."""
+        s, log_weight, half = self.nodes(v)
+        gap = t[self.row][:, None] - s
+        sums, errors = {}, {}
+        for index, k in enumerate(kernels):
+            scale = self.log_scale_of_rows[index, self.row][:, None]
+            base = log_weight - scale
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                log_k = _kernel(x, k, gap)
+                log_values = np.where(np.isnan(base + log_k), -np.inf, base + log_k)
+                values = np.exp(log_values)
+                # the log integrand is a sum of terms of its own size: it carries a rounding
+                # error of about that times eps, which no quadrature can beat
+                size = np.max(np.where(values > 0, np.abs(log_values + scale), 0.0), axis=1)
+            rows = np.stack([values] + ([values * np.abs(s - mu)] if k in moments else []))
+            kronrod = (rows @ _KRONROD) * half
+            gauss = (rows @ _GAUSS) * half
+            # QUADPACK's estimate of the Kronrod rule's own error from |Kronrod - Gauss|, the
+            # Gauss rule's: scaled by the integrand's spread about its mean on the piece
+            spread = (np.abs(rows - (kronrod / (2 * half))[..., None]) @ _KRONROD) * half
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(spread > 0, 200 * np.abs(kronrod - gauss) / spread, 0.0)
+            error = spread * np.minimum(1.0, ratio**1.5)
+            rounding = 64 * np.finfo(float).eps * (1 + size) * np.abs(kronrod)
+            if k in moments:
+                kronrod[1] *= self.sign
+            sums[k] = kronrod
+            errors[k] = np.maximum(error - rounding, 0.0)
+        return sums, errors
+
+
+def _breakpoints(v, x, t, mu, lo, hi, kernels):
+    """Breakpoints (one row per threshold) and each piece's coarse log estimate.
+
+    Quantiles of ``V`` resolve the bump where utility is typical, ``t`` minus quantiles of
+    ``X`` the bump where error is typical, a geometric-and-linear fill the stretch between,
+    and the grid point where the integrand is largest, with its neighbours' midpoints, the
+    peak (it moves with ``t`` when both tails are light), refined by golden-section search
+    between that point's neighbours. The estimate of a piece is its length times the larger
+    integrand at its two ends.
+    """
+    v_points = np.concatenate([v.support(), v.ppf(_LEVELS), v.isf(_LEVELS), [mu]])
+    v_points = v_points[np.isfinite(v_points)]
+    x_points = np.concatenate([x.support(), x.ppf(_LEVELS), x.isf(_LEVELS)])
+    x_points = x_points[np.isfinite(x_points)]
+    v_mid, x_mid = float(v.median()), float(x.median())
+    t = t[:, None]
+    gap = t - x_mid - v_mid  # from V's bump to the error's bump
+    fill = [v_mid + gap * _LINEAR]
+    for start, scale, direction in [(v_mid, _spread(v), 1.0), (t - x_mid, _spread(x), -1.0)]:
+        ratio = np.maximum(np.abs(gap) / (2 * scale), 1.0) ** (1 / (_GEOMETRIC_STEPS - 1))
+        steps = scale * ratio ** np.arange(_GEOMETRIC_STEPS)
+        fill.append(start + direction * np.sign(gap) * steps)
+    grid = np.concatenate(
+        [np.broadcast_to(v_points, (len(t), v_points.size)), t - x_points, *fill], axis=1
+    )
+    grid = np.clip(grid, lo[:, None], hi[:, None])
+    grid = _merge_close(grid)
+    values = _log_integrand(v, x, grid, t, kernels).max(axis=0)
+    peak = np.argmax(values, axis=1)
+    rows = np.arange(len(t))
+    left = grid[rows, np.maximum(peak - 1, 0)]
+    right = grid[rows, np.minimum(peak + 1, grid.shape[1] - 1)]
+    extra = [_golden_peak(v, x, t[:, 0], left, right, kernel) for kernel in kernels]
+    edges = np.concatenate([lo[:, None], grid, *[e[:, None] for e in extra], hi[:, None]], axis=1)
+    edges = _merge_close(edges)
+    values = _log_integrand(v, x, edges, t, kernels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        length = np.diff(edges, axis=1)
+        log_length = np.log(np.where(np.isfinite(length) & (length > 0), length, 1.0))
+        log_peak = log_length + np.maximum(values[..., :-1], values[..., 1:])
+    log_peak = np.where((length > 0) & ~np.isnan(log_peak), log_peak, -np.inf)
+    return edges, values.max(axis=0), log_peak
+
+
+def _golden_peak(v, x, t, left, right, kernel, steps=48):
+    """The maximum of one log integrand between ``left`` and ``right``, by golden sections.
+
+    Where a bracket end is not finite, or the integrand is infinite (a density singular at an
+    end of its support), the bracket's middle is returned: the grid resolves such a peak.
+    """
+    finite = np.isfinite(left) & np.isfinite(right)
+    a, b = np.where(finite, left, 0.0), np.where(finite, right, 0.0)
+    ratio = (np.sqrt(5) - 1) / 2
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = (_log_integrand(v, x, point, t, (kernel,))[0] for point in (c, d))
+    for _ in range(steps):
+        keep_left = fc >= fd
+        a, b = np.where(keep_left, a, c), np.where(keep_left, d, b)
+        c, d = (
+            np.where(keep_left, b - ratio * (b - a), d),
+            np.where(keep_left, c, a + ratio * (b - a)),
+        )
+        new = _log_integrand(v, x, np.where(keep_left, c, d), t, (kernel,))[0]
+        fc, fd = np.where(keep_left, new, fd), np.where(keep_left, fc, new)
+    middle = 0.5 * (left + right)
+    return np.where(finite & np.isfinite(fc) & np.isfinite(fd), 0.5 * (a + b), middle)
+
+
+def _kernel(x, kernel, gap):
+    """The kernel ``K(t - s)``: X's tail, CDF or density at ``gap = t - s``, in logs."""
+    if kernel == "tail":
+        return x.logsf(gap)
+    if kernel == "cdf":
+        return x.logcdf(gap)
+    return x.logpdf(gap)
+
+
+def _log_integrand(v, x, s, t, kernels):
+    """The log integrands ``log f_V(s) + log K(t - s)``, one for each kernel (stacked)."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        base = v.logpdf(s)
+        values = np.stack([base + _kernel(x, k, t - s) for k in kernels])
+    return np.where(np.isnan(values), -np.inf, values)
+
+
+def _merge_close(edges):
+    """Sort each row and make breakpoints closer than rounding error exactly equal.
+
+    Pieces a few ulps long carry no mass but defeat the quadrature; collapsing them to zero
+    length keeps the neighbouring pieces joined.
+    """
+    edges = np.sort(edges, axis=1)
+    for k in range(1, edges.shape[1]):
+        previous = edges[:, k - 1]
+        with np.errstate(invalid="ignore"):
+            gap = edges[:, k] - previous
+        close = np.isfinite(previous) & (gap <= 1e-12 * np.maximum(1.0, np.abs(previous)))
+        edges[:, k] = np.where(close, previous, edges[:, k])
+    return edges
+
+
+def _spread(q):
+    """The interquartile range of ``q``: the width of its bump."""
+    return float(q.isf(0.25) - q.ppf(0.25))
+
+
+def _quantile(dist, z):
+    """``Q(p)`` at logit level ``z = log(p / (1 - p))``, accurate where scipy's ``isf`` fails.
+
+    scipy's ``isf`` returns ``-inf`` for Student-t and ``inf`` for Levy below ``p ~ 1e-150``;
+    entries that do not round-trip through ``logsf``/``logcdf`` are found by bisection on
+    ``asinh(x)`` of the monotone ``logit F(x)``.
+    """
+    z = np.asarray(z, dtype=float)
+    log_sf, log_cdf = -np.logaddexp(0, z), -np.logaddexp(0, -z)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        q = np.where(z > 0, dist.isf(np.exp(log_sf)), dist.ppf(np.exp(log_cdf)))
+        back = np.where(z > 0, dist.logsf(q) - log_sf, dist.logcdf(q) - log_cdf)
+    bad = ~np.isfinite(q) | ~(np.abs(back) <= 1e-9 * (1 + np.abs(z)))
+    if np.any(bad):
+        q[bad] = _bisect_logit(dist, z[bad])
+    return q
+
+
+def _bisect_logit(dist, z):
+    """Solve ``log F(x) - log Fbar(x) = z`` by bisection on ``s = asinh(x)``, ``|x| < 1e300``."""
+    lo, hi = np.full(z.shape, -np.arcsinh(1e300)), np.full(z.shape, np.arcsinh(1e300))
+    for _ in range(90):
+        mid = 0.5 * (lo + hi)
+        x = np.sinh(mid)
+        with np.errstate(divide="ignore"):
+            above = dist.logcdf(x) - dist.logsf(x) > z
+        hi, lo = np.where(above, mid, hi), np.where(above, lo, mid)
+    return np.sinh(0.5 * (lo + hi))
+
+
+def _describe(q):
+    name, shapes, loc, scale = tails.standard_form(q)
+    args = [f"{s:g}" for s in shapes]
+    if loc != 0:
+        args.append(f"loc={loc:g}")
+    if scale != 1:
+        args.append(f"scale={scale:g}")
+    return f"{name}({', '.join(args)})"
