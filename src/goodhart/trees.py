@@ -586,8 +586,8 @@ def value_distribution(tree, policy, values):
 def kl_by_state(tree, policy, base):
     """``D(pi(. | s) || pi0(. | s))`` at every prefix ``s`` (nats; ``0 log 0 = 0``).
 
-    Computed by ``goodhart.divergences.discrete_kl`` along the action axis; ``inf`` where
-    ``pi`` puts mass on an action that ``pi0`` never takes.
+    Computed by ``goodhart.divergences.discrete_kl`` along the action axis (rounding noise
+    below 0 set to 0); ``inf`` where ``pi`` puts mass on an action that ``pi0`` never takes.
 
     Examples
     --------
@@ -598,7 +598,8 @@ def kl_by_state(tree, policy, base):
     _tree(tree)
     policy = tree.check_policy(policy)
     base = tree.check_policy(base, "base")
-    return np.asarray(discrete_kl(policy, base), dtype=float).reshape(tree.n_prefixes)
+    per_state = np.asarray(discrete_kl(policy, base), dtype=float).reshape(tree.n_prefixes)
+    return np.maximum(per_state, 0.0)  # a KL is >= 0; rounding can leave -1e-17
 
 
 def _dot(a, b):
