@@ -175,6 +175,46 @@ def test_boundary_threshold_splits_the_base_mass_exactly(big_tree, t):
     assert both.shape == (2,) and both[0] == threshold
 
 
+LAWS = [stats.norm(3.0, 0.01), stats.t(2.5, loc=-5.0, scale=40.0), stats.lognorm(1.5),
+        stats.pareto(1.2, scale=1e3), stats.gumbel_r(-2.0, 3.0)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(law=st.sampled_from(LAWS), seed=st.integers(0, 10**6), n=st.integers(2, 300),
+       spread=st.floats(0.05, 30.0), quantile=st.floats(1e-12, 1 - 1e-12))
+def test_quantile_returns_and_boundaries_for_any_law(law, seed, n, spread, quantile):
+    """For loc/scale laws and probabilities spanning many decades: P(return > q.isf(p)) = p at
+    every boundary, and boundary_threshold picks the boundary nearest in log Fbar (argmin)."""
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(n, 1.0 / spread))
+    p = np.maximum(p, 1e-300)
+    p /= p.sum()
+    try:
+        returns = mdp.quantile_returns(law, p)
+    except ValueError as error:  # scipy's isf fails beyond its range (t below ~1e-225)
+        assert "probabilities" in str(error)
+        assert not np.all(np.isfinite(law.isf(p.min() / 2))) or law.isf(p.min() / 2) < law.mean()
+        return
+    assert np.all(np.isfinite(returns))
+    order = np.argsort(returns)
+    above = np.cumsum(p[order][::-1])[::-1]
+    inner = above[1:] > 1e-200
+    boundaries = law.isf(above[1:][inner])
+    assert np.all(returns[order][:-1][inner] <= boundaries)
+    assert np.all(boundaries <= returns[order][1:][inner])
+    t = float(np.clip(law.isf(quantile), returns.min(), returns.max()))
+    with np.errstate(divide="ignore"):
+        distance = np.abs(np.log(above[1:]) - law.logsf(t))
+    want = law.isf(above[1:][int(np.argmin(distance))])
+    assert mdp.boundary_threshold(law, p, returns, t) == pytest.approx(want, rel=1e-12)
+
+
+def test_quantile_returns_refuses_what_scipy_cannot_invert():
+    p = np.array([0.5, 0.5 - 1e-250, 1e-250])
+    with pytest.raises(ValueError, match="probabilities"):
+        mdp.quantile_returns(stats.t(3), p)
+
+
 def test_stochastic_transitions_break_the_read_off():
     """Nature chooses the last token: the read-off policy cannot reproduce rho."""
     tree, base, _ = small_problem(3, tokens=2, horizon=3)

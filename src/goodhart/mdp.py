@@ -56,7 +56,9 @@ def quantile_returns(q, probabilities):
     ``q``'s quantile at the middle of its interval. So the rarest sequences carry the extreme
     returns: the law of the return under the base policy follows ``q`` out to the quantile
     ``1 - min(probabilities)``, which is how far a finite tree can follow a heavy tail.
-    Upper-tail quantiles come from ``q.isf`` of the mass *above*, exact for tiny masses.
+    Upper-tail quantiles come from ``q.isf`` of the mass *above*, exact for tiny masses; where
+    scipy cannot invert the tail that far (Student-t below about ``1e-225``) a ValueError
+    says so rather than return an infinite or decreasing return.
 
     Parameters
     ----------
@@ -84,7 +86,14 @@ def quantile_returns(q, probabilities):
     below = np.cumsum(sorted_probs) - sorted_probs
     middle_above = above + sorted_probs / 2
     middle_below = below + sorted_probs / 2
-    sorted_returns = np.where(middle_above < 0.5, q.isf(middle_above), q.ppf(middle_below))
+    with np.errstate(invalid="ignore"):
+        sorted_returns = np.where(middle_above < 0.5, q.isf(middle_above), q.ppf(middle_below))
+    if not np.all(np.isfinite(sorted_returns)) or np.any(np.diff(sorted_returns) < 0):
+        raise ValueError(
+            f"probabilities: scipy's quantiles of {q.dist.name} are not finite and increasing "
+            f"at these masses (the rarest sequence has probability {sorted_probs[-1]:.3g}); "
+            "a tree this deep reaches beyond what q.isf can invert"
+        )
     returns = np.empty_like(probabilities)
     returns[order] = sorted_returns
     return returns
@@ -130,8 +139,12 @@ def boundary_threshold(q, probabilities, returns, t):
     order = np.argsort(returns)
     mass_above = np.cumsum(probabilities[order][::-1])[::-1]  # P(return >= r_(j))
     with np.errstate(divide="ignore"):
-        log_sf = np.log(mass_above[1:])  # tail mass above each boundary between sorted returns
-    j = np.argmin(np.abs(log_sf[None, :] - np.ravel(q.logsf(t))[:, None]), axis=1)
+        log_sf = np.log(mass_above[1:])  # tail mass above each boundary, decreasing
+    wanted = np.ravel(q.logsf(t))
+    right = np.clip(np.searchsorted(-log_sf, -wanted), 0, log_sf.size - 1)
+    left = np.maximum(right - 1, 0)
+    nearer_left = np.abs(log_sf[left] - wanted) <= np.abs(log_sf[right] - wanted)
+    j = np.where(nearer_left, left, right)
     return _checks.like(q.isf(mass_above[j + 1]), t)
 
 

@@ -4,7 +4,8 @@ The paper (appendix, "PPO experiment") trains Pythia 1B with PPO in OpenRLHF, a 
 model as the utility plus a heavy-tailed error in the number of "the" tokens, the adaptive KL
 controller with ``kl_target=0.5`` and responses of up to 256 tokens. This module is an
 *analogue* of that run, not a reproduction: a tabular softmax policy on a
-:class:`goodhart.trees.TokenTree` with an end token (every prefix has its own logits), trained
+:class:`goodhart.trees.TokenTree` (the book's has an end token; every prefix has its own
+logits, no network shares them), trained
 by exact gradients or REINFORCE with Adam (not PPO: no clipped surrogate, no value network); the
 error is one we chose (:func:`exploit_reward`: ``e^{a n} - 1`` in the count ``n`` of one
 token, or the linear ``(e^a - 1) n`` that agrees with it for ``n <= 1``); the utility is an
@@ -31,7 +32,7 @@ from scipy.special import logsumexp
 
 from goodhart import _checks, trees
 
-HISTORY = ("beta", "kl", "objective", "reward")
+_HISTORY = ("beta", "kl", "objective", "reward")
 
 
 def _reward(tree, reward, name="reward"):
@@ -74,8 +75,11 @@ class Evaluation:
     gradient: np.ndarray  # shape (n_prefixes, actions)
 
 
-def _evaluate(tree, policy, log_base, reward, beta):
-    reach = trees._reach(tree, policy)
+def _evaluate(tree, policy, log_base, reward, beta, reach=None, probabilities=None):
+    if reach is None:
+        reach = trees._reach(tree, policy)
+    if probabilities is None:
+        probabilities = trees._sequence_probabilities(tree, policy, reach)
     log_ratio = _log_ratio(policy, log_base)
     gradient = np.empty_like(policy)
     per_state = _state_kl(policy, log_ratio)
@@ -87,7 +91,7 @@ def _evaluate(tree, policy, log_base, reward, beta):
         value = np.sum(pi * q, axis=1)
         gradient[rows] = reach[rows][:, None] * pi * (q - value[:, None])
     kl = trees._weighted(reach, per_state)
-    mean = trees._dot(trees._sequence_probabilities(tree, policy, reach), reward)
+    mean = trees._dot(probabilities, reward)
     return Evaluation(objective=float(value[0]), reward=mean, kl=kl, gradient=gradient)
 
 
@@ -345,7 +349,7 @@ def _reinforce(tree, policy, log_base, reward, beta, size, generator):
     taken = paths.states >= 0
     s, a = paths.states[taken], paths.actions[taken]
     log_ratio = np.zeros(paths.states.shape)
-    log_ratio[taken] = _log_ratio(policy, log_base)[s, a]
+    log_ratio[taken] = np.log(policy[s, a]) - log_base[s, a]  # sampled, so pi(a | s) > 0
     to_go = final[:, None] - beta * np.cumsum(log_ratio[:, ::-1], axis=1)[:, ::-1]
     total = to_go[:, 0]
     baseline = (total.sum() - total) / (size - 1)
@@ -465,7 +469,7 @@ def train(tree, base, reward, *, beta, steps, learning_rate, kl_target=None, kl_
         kl_target = float(_checks.real(kl_target, "kl_target", low=0.0, low_open=True))
     kl_gain = float(_checks.real(kl_gain, "kl_gain", low=0.0))
     monitors = {name: tree.check_values(m, name) for name, m in (monitors or {}).items()}
-    clash = set(monitors) & set(HISTORY)
+    clash = set(monitors) & set(_HISTORY)
     if clash:
         raise ValueError(f"monitors must not be named {sorted(clash)}: the history records them")
     if batch_size is not None:
@@ -475,16 +479,16 @@ def train(tree, base, reward, *, beta, steps, learning_rate, kl_target=None, kl_
     generator = trees._generator(rng)
     logits = log_base.copy()
     first, second = np.zeros_like(logits), np.zeros_like(logits)
-    history = {key: np.empty(steps) for key in (*HISTORY, *monitors)}
+    history = {key: np.empty(steps) for key in (*_HISTORY, *monitors)}
     for step in range(steps):
         policy = trees._softmax(logits)
-        exact = _evaluate(tree, policy, log_base, reward, beta)
+        reach = trees._reach(tree, policy)
+        probabilities = trees._sequence_probabilities(tree, policy, reach)
+        exact = _evaluate(tree, policy, log_base, reward, beta, reach, probabilities)
         history["beta"][step], history["kl"][step] = beta, exact.kl
         history["objective"][step], history["reward"][step] = exact.objective, exact.reward
-        if monitors:
-            probabilities = trees._sequence_probabilities(tree, policy, trees._reach(tree, policy))
-            for name, values in monitors.items():
-                history[name][step] = trees._dot(probabilities, values)
+        for name, values in monitors.items():
+            history[name][step] = trees._dot(probabilities, values)
         if batch_size is None:
             gradient = exact.gradient
         else:
@@ -530,12 +534,22 @@ class ExploitReward:
 
     @property
     def monitors(self):
-        """The values a training run records: proxy, utility, error, count and length."""
+        """The values on sequences a training run should record, by name: ``"proxy"``,
+        ``"utility"``, ``"error"``, ``"count"`` and ``"length"`` (for ``train(monitors=...)``
+        and ``tilted_optimum(monitors=...)``)."""
         return {"proxy": self.proxy, "utility": self.utility, "error": self.error,
                 "count": self.count, "length": self.tree.lengths}
 
     def share(self, policy):
-        """``E_pi[n] / E_pi[length]``: the exploited token's share of the content tokens."""
+        """``E_pi[n] / E_pi[length]``: the exploited token's share of the content tokens.
+
+        Examples
+        --------
+        >>> tree = trees.TokenTree(tokens=7, horizon=6, end_token=True)
+        >>> model = exploit_reward(tree, token=6, rate=1.2, growth="exponential", rng=0)
+        >>> round(model.share(trees.uniform_policy(tree, end_probability=0.4)), 6)  # 1/7
+        0.142857
+        """
         counts = trees.expectation(self.tree, policy, np.stack([self.count, self.tree.lengths]))
         return float(counts[0] / counts[1])
 

@@ -113,7 +113,13 @@ class TokenTree:
         return self.tokens if self.end_token else None
 
     def level_size(self, level):
-        """The number of prefixes (or nodes) with ``level`` tokens, ``tokens ** level``."""
+        """The number of prefixes (or nodes) with ``level`` tokens, ``tokens ** level``.
+
+        Examples
+        --------
+        >>> TokenTree(tokens=7, horizon=6, end_token=True).level_size(2)
+        49
+        """
         return self.tokens**level
 
     @property
@@ -163,7 +169,13 @@ class TokenTree:
 
     @property
     def lengths(self):
-        """The number of content tokens of each sequence (a value on sequences)."""
+        """The number of content tokens of each sequence (a value on sequences).
+
+        Examples
+        --------
+        >>> TokenTree(tokens=2, horizon=2, end_token=True).lengths
+        array([0., 1., 1., 2., 2., 2., 2.])
+        """
         if not self.end_token:
             return np.full(self.n_sequences, float(self.horizon))
         sizes = [self.tokens**level for level in range(self.horizon + 1)]
@@ -171,7 +183,14 @@ class TokenTree:
 
     @property
     def steps(self):
-        """``|T|``: how many actions produce each sequence (its tokens, plus the end token)."""
+        """``|T|``: how many actions produce each sequence (its tokens, plus the end token): the
+        number of states at which its trajectory acts, the divisor of ``per="state"``.
+
+        Examples
+        --------
+        >>> TokenTree(tokens=2, horizon=2, end_token=True).steps
+        array([1., 2., 2., 2., 2., 2., 2.])
+        """
         if not self.end_token:
             return self.lengths
         return np.minimum(self.lengths + 1, self.horizon)
@@ -198,7 +217,13 @@ class TokenTree:
         return np.concatenate(by_level if self.end_token else by_level[-1:])
 
     def prefix_count(self, token):
-        """How often content ``token`` occurs in each prefix (a value on states)."""
+        """How often content ``token`` occurs in each prefix (a value on states).
+
+        Examples
+        --------
+        >>> TokenTree(tokens=2, horizon=2, end_token=False).prefix_count(1)
+        array([0., 0., 1.])
+        """
         return np.concatenate(self._counts_by_level(token)[:-1])
 
     def sequence(self, index):
@@ -252,7 +277,17 @@ class TokenTree:
 
     def check_policy(self, policy, name="policy"):
         """``policy`` as a float array of shape ``(n_prefixes, actions)`` with rows that are
-        probability vectors, or a ValueError naming ``name``.
+        probability vectors (within 1e-9), or a ValueError naming ``name``.
+
+        Parameters
+        ----------
+        policy : array_like
+        name : str
+            The argument's name, for the error message.
+
+        Returns
+        -------
+        ndarray
 
         Examples
         --------
@@ -272,21 +307,31 @@ class TokenTree:
         return array
 
     def check_values(self, values, name="values", *, stacked=False):
-        """``values`` as a finite float array over the sequences (last axis ``n_sequences``;
-        leading axes only if ``stacked``), or a ValueError naming ``name``."""
+        """``values`` as a finite float array over the sequences, or a ValueError naming ``name``.
+
+        Parameters
+        ----------
+        values : array_like
+            Shape ``(n_sequences,)``, or ``(..., n_sequences)`` if ``stacked``.
+        name : str
+            The argument's name, for the error message.
+        stacked : bool
+            Whether leading axes (several values at once) are allowed.
+
+        Returns
+        -------
+        ndarray
+
+        Examples
+        --------
+        >>> TokenTree(tokens=2, horizon=1, end_token=False).check_values([1, 2])
+        array([1., 2.])
+        """
         array = _checks.real(values, name)
         if array.ndim == 0 or array.shape[-1] != self.n_sequences or (
                 not stacked and array.ndim != 1):
             want = "(..., n_sequences)" if stacked else "(n_sequences,)"
             raise ValueError(f"{name} must have shape {want} = {self.n_sequences} sequences, "
-                             f"got {array.shape}")
-        return array
-
-    def check_states(self, values, name="values"):
-        """``values`` as a finite float array over the prefixes, or a ValueError naming ``name``."""
-        array = _checks.real(values, name)
-        if array.shape != (self.n_prefixes,):
-            raise ValueError(f"{name} must have shape ({self.n_prefixes},) (one per prefix), "
                              f"got {array.shape}")
         return array
 
@@ -315,9 +360,23 @@ def child_values(tree, level, below, sequence_values):
     """The ``(k**level, actions)`` matrix of the values each action of a level's prefixes leads to.
 
     The building block of backward passes (``mdp``, ``rl`` and :func:`policy_kl` use it):
-    ``below`` holds one value per node of level ``level + 1`` (its prefixes, or the sequences
-    of ``horizon`` tokens when ``level + 1 == horizon``), grouped by parent into the content
-    columns; the end column, if any, is ``sequence_values`` at the sequences ended at ``level``.
+    Parameters
+    ----------
+    tree : TokenTree
+    level : int
+        The parents' level, ``0..horizon-1``.
+    below : array_like
+        One value per node of level ``level + 1``: its prefixes, or the sequences of
+        ``horizon`` tokens when ``level + 1 == horizon``.
+    sequence_values : array_like
+        A value on sequences; its entries for the sequences ended at ``level`` fill the end
+        column (unused without an end token).
+
+    Returns
+    -------
+    ndarray
+        Shape ``(tokens**level, actions)``: row ``i``, column ``a`` is the value of the child
+        ``a`` of the ``i``-th prefix of ``level`` (``below`` grouped by parent, then the end).
 
     Examples
     --------
@@ -736,7 +795,6 @@ def _sample(tree, policy, size, generator):
     if size * tree.horizon > MAX_ENTRIES:
         raise ValueError(f"size must be at most {MAX_ENTRIES // tree.horizon:,} for this tree, "
                          f"got {size}")
-    cdf = np.cumsum(policy, axis=1)
     states = np.full((size, tree.horizon), -1)
     actions = np.full((size, tree.horizon), -1)
     node = np.zeros(size, dtype=np.int64)  # index of the prefix within its level
@@ -744,8 +802,9 @@ def _sample(tree, policy, size, generator):
     sequence = np.zeros(size, dtype=np.int64)
     for level in range(tree.horizon):
         row = tree.prefixes(level).start + node
-        u = generator.random(size)[:, None] * cdf[row, -1:]
-        action = np.minimum((u > cdf[row]).sum(axis=1), tree.actions - 1)
+        cdf = np.cumsum(policy[row], axis=1)
+        u = generator.random(size)[:, None] * cdf[:, -1:]
+        action = np.minimum((u > cdf).sum(axis=1), tree.actions - 1)
         states[alive, level] = row[alive]
         actions[alive, level] = action[alive]
         if tree.end_token:
