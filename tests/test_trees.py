@@ -268,6 +268,8 @@ GOOD = trees.uniform_policy(TREE)
     ({"tokens": 2, "horizon": np.nan, "end_token": True}, "horizon"),
     ({"tokens": 2, "horizon": 3, "end_token": "yes"}, "end_token"),
     ({"tokens": 8, "horizon": 12, "end_token": False}, "at most"),
+    ({"tokens": 8, "horizon": 10**12, "end_token": True}, "at most"),
+    ({"tokens": 1, "horizon": 10**12, "end_token": True}, "at most"),
 ])
 def test_bad_trees(kwargs, name):
     with pytest.raises(ValueError, match=name):

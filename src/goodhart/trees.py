@@ -94,12 +94,12 @@ class TokenTree:
         horizon = _integer(self.horizon, "horizon", low=1)
         object.__setattr__(self, "tokens", tokens)
         object.__setattr__(self, "horizon", horizon)
-        size = self.n_prefixes * self.actions + self.n_sequences
-        if size > MAX_ENTRIES:
+        log_level = horizon * np.log(tokens)  # log of the last level's size, before summing
+        if horizon > MAX_ENTRIES or log_level > np.log(MAX_ENTRIES) or (
+                self.n_prefixes * self.actions + self.n_sequences > MAX_ENTRIES):
             raise ValueError(
-                f"tokens={tokens} and horizon={horizon} give {self.n_sequences:.3g} sequences "
-                f"and {self.n_prefixes:.3g} prefixes; at most {MAX_ENTRIES:,} entries are "
-                "supported"
+                f"tokens={tokens} and horizon={horizon} give about e^{log_level:.1f} sequences; "
+                f"at most {MAX_ENTRIES:,} entries (policy and sequences) are supported"
             )
 
     @property
