@@ -8,9 +8,9 @@ Each function computes one remedy or one failure of a remedy for ``U = X + V`` w
   severity of hacking, the most reward at a fixed KL for each severity;
 * :func:`quantilizer` - the cap ``dP/dQ <= 1/q`` on the likelihood ratio;
 * :func:`bounded_reward_optimum` - the KL-penalized optimum of a bounded (``tanh``,
-  clipped) reward, by self-normalized importance sampling with its standard error;
-* :func:`state_marginals`, :func:`occupancy_kl`, :func:`action_kl`, :func:`cliff_mdp` and
-  :func:`tree_occupancy` - action-distribution KL against state-occupancy KL (Laidlaw et al.).
+  clipped) reward, by self-normalized importance sampling with its standard error.
+
+Action-distribution KL against state-occupancy KL (Laidlaw et al.) is ``goodhart.occupancy``.
 
 The utility in the first two is normal, ``V ~ N(mu, sigma^2)``, whose cheapest way to a mean
 ``mu + delta`` is the shift, at ``delta^2 / (2 sigma^2)`` nats (Theorem 3's frontier).
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
-from scipy.special import expit, logit, rel_entr
+from scipy.special import expit, logit
 
-from goodhart import conditioning, rl
+from goodhart import conditioning
 from goodhart.divergences import bernoulli_kl
 from goodhart.reweighting import upweight_tail
 
@@ -207,74 +207,3 @@ def bounded_reward_optimum(x, v, reward, beta, n=10**6, seed=0):
     betas = np.atleast_1d(np.asarray(beta, dtype=float))
     out = [one(b) for b in betas]
     return out[0] if np.ndim(beta) == 0 else out
-
-
-def state_marginals(transition, policy, start, horizon):
-    """``d_t(s)`` for ``t = 0..horizon-1`` of a finite MDP: ``transition[s, a, s']``,
-    ``policy[s, a]`` (stationary), ``start`` a distribution over states."""
-    transition, policy = np.asarray(transition, float), np.asarray(policy, float)
-    if not np.allclose(transition.sum(axis=2), 1) or not np.allclose(policy.sum(axis=1), 1):
-        raise ValueError("transition[s, a, :] and policy[s, :] must be probability vectors")
-    marginals = [np.asarray(start, dtype=float)]
-    step = np.einsum("sa,sat->st", policy, transition)
-    for _ in range(horizon - 1):
-        marginals.append(np.einsum("s,st->t", marginals[-1], step))
-    return np.array(marginals)
-
-
-def kl(p, q):
-    """``D(p || q)`` for arrays of probabilities (``0 log 0 = 0``)."""
-    return float(rel_entr(p, q).sum())
-
-
-def action_kl(transition, policy, base, start, horizon):
-    """The paper's policy KL: per-state ``D(pi(s) || pi0(s))`` summed along ``pi``'s trajectories.
-
-    It equals the KL between the trajectory laws (transitions cancel in the ratio). Divide by
-    ``horizon`` for Laidlaw et al.'s action-distribution divergence, an average over states.
-    """
-    marginals = state_marginals(transition, policy, start, horizon)
-    per_state = np.array([kl(p, p0) for p, p0 in zip(policy, base, strict=True)])
-    return float(np.sum(marginals * per_state))
-
-
-def occupancy_kl(transition, policy, base, start, horizon):
-    """``D(mu_pi || mu_pi0)`` of the state occupancy measures ``mu = mean_t d_t``."""
-    mu = state_marginals(transition, policy, start, horizon).mean(axis=0)
-    mu0 = state_marginals(transition, base, start, horizon).mean(axis=0)
-    return kl(mu, mu0)
-
-
-def cliff_mdp(length):
-    """A road of ``length`` cells beside a cliff (the example of Laidlaw et al. 2024).
-
-    States ``0..length-1`` are the road, ``length`` the destination and ``length + 1`` the
-    bottom of the cliff, both absorbing. Action 0 drives one cell on; action 1, a sharp turn,
-    goes over the edge. Returns ``transition[s, a, s']``.
-    """
-    if length < 1:
-        raise ValueError(f"length must be >= 1, got {length}")
-    n = length + 2
-    transition = np.zeros((n, 2, n))
-    for s in range(length):
-        transition[s, 0, s + 1] = 1.0
-        transition[s, 1, length + 1] = 1.0
-    for s in (length, length + 1):
-        transition[s, :, s] = 1.0
-    return transition
-
-
-def tree_occupancy(tree, log_policy):
-    """The state occupancy of a token-tree policy over ``L + 1`` time steps.
-
-    The states are the prefixes (level ``l`` occupied at time ``l``) and the finished strings,
-    absorbing from the step after their end token until the horizon; full-length strings end
-    the horizon. Returns one array: prefixes level by level, then the strings ended by the end
-    token level by level, then the full-length strings; it sums to 1.
-    """
-    horizon = tree.max_length + 1
-    reach = rl.reach_probabilities(log_policy)
-    ended = [r * np.exp(lp[:, rl.END]) for r, lp in zip(reach, log_policy, strict=True)]
-    full = np.exp(rl.string_log_probs(tree, log_policy)[-1])
-    stay = [(tree.max_length - level) * e for level, e in enumerate(ended)]
-    return np.concatenate(reach + stay + [full]) / horizon

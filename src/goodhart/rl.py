@@ -1,330 +1,506 @@
-"""A small KL-regularized policy-gradient loop on a token tree (claim 5, the paper's PPO run).
+"""KL-regularized policy gradient on a token tree: an analogue of the paper's PPO experiment.
 
-Strings are built from ``B`` content tokens ``1..B`` and an end token ``0``; a string has at
-most ``L`` content tokens. A state is a prefix, an action is the next token, and a string is
-finished by the end token or by its ``L``-th content token. Level ``l`` holds the ``B**l``
-prefixes of length ``l`` in lexicographic order, so the child of prefix ``s`` by content token
-``k`` is ``s * B + k - 1``: every expectation over the whole tree is a few array operations a
-level, which makes exact expected gradients cheap (8 tokens and length 6: 137,257 strings).
+The paper (appendix, "PPO experiment") trains Pythia 1B with PPO in OpenRLHF, a Pythia reward
+model as the utility plus a heavy-tailed error in the number of "the" tokens, the adaptive KL
+controller with ``kl_target=0.5`` and responses of up to 256 tokens. This module is an
+*analogue* of that run, not a reproduction: a tabular softmax policy on a
+:class:`goodhart.trees.TokenTree` (the book's has an end token; every prefix has its own
+logits, no network shares them), trained
+by exact gradients or REINFORCE with Adam (not PPO: no clipped surrogate, no value network); the
+error is one we chose (:func:`exploit_reward`: ``e^{a n} - 1`` in the count ``n`` of one
+token, or the linear ``(e^a - 1) n`` that agrees with it for ``n <= 1``); the utility is an
+independent normal draw per sequence, not a reward model; and the chapter's KL target is its
+own. What carries over is the mechanism: a KL-penalized optimizer facing a power-law error.
 
-A policy is a list of ``L`` arrays of log-probabilities, level ``l`` of shape ``(B**l, B + 1)``.
-A reward on finished strings is a list of ``L + 1`` arrays, level ``l`` of shape ``(B**l,)``:
-entry ``s`` is the reward of the string "prefix ``s``, then end". The objective is RLHF's
+The objective is RLHF's ``J(pi) = E_pi[R] - beta D(pi || pi0)`` with ``D`` the trajectory KL
+(``goodhart.trees.policy_kl(..., per="trajectory")``: the per-state KL summed along the
+trajectory, the KL between the sequence laws). Its maximizer has sequence law
+``pi0 exp(R / beta) / Z`` (:func:`tilted_policy`, :func:`tilted_optimum`). The exact gradient
+(:func:`evaluate`) is one backward and one forward pass over the levels; the coefficient can
+follow Ziegler et al. (2019)'s controller (:func:`next_kl_coef`), and
+:func:`kl_coef_for_target` finds the ``beta`` whose optimum meets a KL budget.
 
-    J(pi) = E_pi[R] - beta D(pi || pi0),
-
-with ``D`` the trajectory KL, which by the chain rule is the expected sum of the per-state KLs
-along the trajectory (the paper's definition). Its maximizer is ``pi0 exp(R / beta) / Z`` on
-strings; :func:`tilted_policy` reads the per-state policy off it.
+Rewards are values on sequences (``tree.n_sequences`` entries); policies are arrays of
+shape ``(tree.n_prefixes, tree.actions)`` (see :mod:`goodhart.trees`).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
-from scipy.special import log_softmax, logsumexp
+from scipy.special import logsumexp
 
-END = 0
+from goodhart import _checks, trees
 
-
-@dataclass(frozen=True)
-class TokenTree:
-    """All strings of at most ``max_length`` content tokens (``n_tokens - 1`` kinds), then end."""
-
-    n_tokens: int
-    max_length: int
-
-    def __post_init__(self):
-        if self.n_tokens < 2:
-            raise ValueError(f"n_tokens must be >= 2 (end token plus content), got {self.n_tokens}")
-        if self.max_length < 1:
-            raise ValueError(f"max_length must be >= 1, got {self.max_length}")
-
-    @property
-    def branching(self):
-        """``B``: the number of content tokens."""
-        return self.n_tokens - 1
-
-    @property
-    def n_strings(self):
-        """The number of finished strings, ``sum_l B**l`` for ``l = 0..L``."""
-        return sum(self.branching**level for level in range(self.max_length + 1))
-
-    def counts(self, token):
-        """Per level, how often content ``token`` occurs in each prefix (a reward-shaped list)."""
-        if not 1 <= token <= self.branching:
-            raise ValueError(f"token must be a content token in 1..{self.branching}, got {token}")
-        out = [np.zeros(1)]
-        for _ in range(self.max_length):
-            hit = np.arange(1, self.branching + 1) == token
-            out.append((out[-1][:, None] + hit[None, :]).reshape(-1))
-        return out
-
-    def lengths(self):
-        """Per level, the number of content tokens of each string (``l`` on level ``l``)."""
-        return [np.full(self.branching**lv, float(lv)) for lv in range(self.max_length + 1)]
-
-    def require_reward(self, reward, name="reward"):
-        """``reward`` as a list of float arrays of the tree's level shapes, or a ValueError."""
-        if len(reward) != self.max_length + 1:
-            raise ValueError(f"{name} needs {self.max_length + 1} levels, got {len(reward)}")
-        out = []
-        for level, values in enumerate(reward):
-            values = np.asarray(values, dtype=float)
-            if values.shape != (self.branching**level,):
-                raise ValueError(f"{name}[{level}] must have shape ({self.branching**level},)")
-            if not np.all(np.isfinite(values)):
-                raise ValueError(f"{name}[{level}] has NaN or infinite entries")
-            out.append(values)
-        return out
+_HISTORY = ("beta", "kl", "objective", "reward")
 
 
-def base_policy(tree, p_end):
-    """The base policy ``pi0``: end with probability ``p_end``, else a uniform content token."""
-    if not 0 < p_end < 1:
-        raise ValueError(f"p_end must lie in (0, 1), got {p_end!r}")
-    row = np.full(tree.n_tokens, np.log1p(-p_end) - np.log(tree.branching))
-    row[END] = np.log(p_end)
-    return [np.tile(row, (tree.branching**level, 1)) for level in range(tree.max_length)]
+def _reward(tree, reward, name="reward"):
+    return tree.check_values(reward, name)
 
 
-def policy_from_logits(logits):
-    """Log-probabilities from unnormalized logits, level by level."""
-    return [log_softmax(level, axis=1) for level in logits]
+def _base(tree, base):
+    """``base`` checked, with ``log pi0`` (``-inf`` where ``pi0 = 0``)."""
+    base = tree.check_policy(base, "base")
+    with np.errstate(divide="ignore"):
+        return base, np.log(base)
 
 
-def string_log_probs(tree, log_policy):
-    """Per level, ``log P(string)``: the log-probability that the policy emits each string."""
-    prefix = np.zeros(1)
-    out = []
-    for logp in log_policy:
-        out.append(prefix + logp[:, END])
-        prefix = (prefix[:, None] + logp[:, 1:]).reshape(-1)
-    out.append(prefix)
-    return out
+def _beta(beta, *, positive=False):
+    return float(_checks.real(beta, "beta", low=0.0, low_open=positive))
 
 
-def reach_probabilities(log_policy):
-    """Per level, the probability that the policy reaches each prefix (levels ``0..L-1``)."""
-    reach = [np.ones(1)]
-    for logp in log_policy[:-1]:
-        reach.append((reach[-1][:, None] * np.exp(logp[:, 1:])).reshape(-1))
-    return reach
+def _state_kl(policy, log_ratio):
+    """``D(pi(s) || pi0(s))`` per state from the log-ratios, rounding noise below 0 set to 0."""
+    return np.maximum(np.sum(policy * log_ratio, axis=1), 0.0)
 
 
-def expectation(tree, log_policy, values):
-    """``E_pi[values]`` over finished strings."""
-    values = tree.require_reward(values, "values")
-    return float(
-        sum(
-            _dot(np.exp(lp), v)
-            for lp, v in zip(string_log_probs(tree, log_policy), values, strict=True)
-        )
-    )
+def _log_ratio(policy, log_base):
+    """``log(pi / pi0)`` where ``pi > 0`` (0 elsewhere: those actions carry no weight)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.log(policy) - log_base
+    if np.any(ratio == np.inf):
+        raise ValueError("policy takes an action that base never takes: the KL is infinite")
+    ratio[policy == 0] = 0.0
+    return ratio
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Exact value of ``J = E[R] - beta D(pi || pi0)`` at a policy, its parts and its gradient."""
+    """``J = E[R] - beta D(pi || pi0)`` at a policy, its parts, and ``dJ / dlogits``."""
 
     objective: float
-    reward: float
-    kl: float
-    gradient: list  # dJ/dlogits, level shapes ``(B**l, B + 1)``
+    reward: float  # E_pi[R]
+    kl: float  # the trajectory KL D(Tr(pi) || Tr(pi0))
+    gradient: np.ndarray  # shape (n_prefixes, actions)
 
 
-def evaluate(tree, log_policy, log_base, reward, beta):
-    """``J``, ``E[R]``, the trajectory KL and ``dJ/dlogits`` by one backward and one forward pass.
-
-    With ``Q(s, a)`` the penalized value of taking ``a`` in ``s`` (the end reward, or the child's
-    value) minus ``beta log(pi/pi0)(a|s)``, and ``W(s) = sum_a pi(a|s) Q(s, a)``, the policy
-    gradient theorem for softmax logits gives ``dJ/dlogit(s, a) = rho(s) pi(a|s) (Q - W)``,
-    ``rho(s)`` the probability of reaching ``s``. The score-function term of the penalty has
-    zero mean and drops out.
-    """
-    reward = tree.require_reward(reward)
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0, got {beta!r}")
-    b = tree.branching
-    reach = reach_probabilities(log_policy)
-    value = reward[-1]
-    gradient = [None] * tree.max_length
-    kl = 0.0
-    for level in reversed(range(tree.max_length)):
-        logp, pi = log_policy[level], np.exp(log_policy[level])
-        log_ratio = logp - log_base[level]
-        q = np.concatenate([reward[level][:, None], value.reshape(b**level, b)], axis=1)
-        q = q - beta * log_ratio
+def _evaluate(tree, policy, log_base, reward, beta, reach=None, probabilities=None):
+    if reach is None:
+        reach = trees._reach(tree, policy)
+    if probabilities is None:
+        probabilities = trees._sequence_probabilities(tree, policy, reach)
+    log_ratio = _log_ratio(policy, log_base)
+    gradient = np.empty_like(policy)
+    per_state = _state_kl(policy, log_ratio)
+    value = reward[tree.sequences(tree.horizon)]
+    for level in reversed(range(tree.horizon)):
+        rows = tree.prefixes(level)
+        pi = policy[rows]
+        q = trees.child_values(tree, level, value, reward) - beta * log_ratio[rows]
         value = np.sum(pi * q, axis=1)
-        gradient[level] = reach[level][:, None] * pi * (q - value[:, None])
-        kl += _dot(reach[level], np.sum(pi * log_ratio, axis=1))
-    objective = float(value[0])
-    return Evaluation(
-        objective=objective, reward=objective + beta * kl, kl=float(kl), gradient=gradient
+        gradient[rows] = reach[rows][:, None] * pi * (q - value[:, None])
+    kl = trees._weighted(reach, per_state)
+    mean = trees._dot(probabilities, reward)
+    return Evaluation(objective=float(value[0]), reward=mean, kl=kl, gradient=gradient)
+
+
+def evaluate(tree, policy, base, reward, beta):
+    """``J``, ``E[R]``, the trajectory KL and the exact gradient ``dJ / dlogits`` of a policy.
+
+    With ``Q(s, a)`` the penalized value of taking ``a`` in ``s`` (the sequence's reward, or
+    the child's value) minus ``beta log(pi / pi0)(a | s)``, and ``W(s) = sum_a pi(a | s) Q(s,
+    a)``, the policy-gradient theorem for softmax logits gives ``dJ / dlogit(s, a) = d(s)
+    pi(a | s) (Q(s, a) - W(s))``, ``d(s)`` the probability of reaching ``s``; the score term
+    of the penalty has mean zero and drops out. One backward pass computes ``Q`` and ``W``.
+
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    policy, base : array_like
+        ``pi`` and ``pi0``, shape ``(tree.n_prefixes, tree.actions)``; ``pi0 > 0`` wherever
+        ``pi > 0``.
+    reward : array_like
+        One reward per sequence.
+    beta : float
+        The KL coefficient, ``>= 0``.
+
+    Returns
+    -------
+    Evaluation
+        ``objective`` (``J``), ``reward`` (``E_pi[R]``), ``kl`` (nats) and ``gradient``.
+
+    Examples
+    --------
+    >>> from goodhart.trees import TokenTree, uniform_policy
+    >>> tree = TokenTree(tokens=2, horizon=1, end_token=True)
+    >>> base = uniform_policy(tree)
+    >>> result = evaluate(tree, base, base, [0.0, 3.0, 0.0], beta=1.0)
+    >>> result.objective, result.kl, result.gradient.round(6)
+    (1.0, 0.0, array([[ 0.666667, -0.333333, -0.333333]]))
+    """
+    trees._tree(tree)
+    policy = tree.check_policy(policy)
+    _, log_base = _base(tree, base)
+    return _evaluate(tree, policy, log_base, _reward(tree, reward), _beta(beta))
+
+
+def _tilted(tree, log_base, reward, beta):
+    g_below = reward[tree.sequences(tree.horizon)] / beta
+    log_policy = np.empty((tree.n_prefixes, tree.actions))
+    for level in reversed(range(tree.horizon)):
+        rows = tree.prefixes(level)
+        g = log_base[rows] + trees.child_values(tree, level, g_below, reward / beta)
+        g_below = logsumexp(g, axis=1)
+        log_policy[rows] = g - g_below[:, None]
+    return np.exp(log_policy), float(g_below[0])
+
+
+def tilted_policy(tree, base, reward, beta):
+    """The maximizer of ``J = E[R] - beta KL``: the policy with sequence law ``pi0 e^{R/beta} / Z``.
+
+    Read off level by level with the soft Bellman recursion, in log space:
+    ``G(s) = log sum_a pi0(a | s) exp(g(s, a))``, ``g`` the sequence's reward over ``beta`` or
+    the child's ``G``; then ``pi(a | s) = pi0(a | s) exp(g(s, a) - G(s))`` and
+    ``G(root) = log Z``.
+
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    base : array_like
+        ``pi0``, shape ``(tree.n_prefixes, tree.actions)``.
+    reward : array_like
+        One reward per sequence.
+    beta : float
+        The KL coefficient, ``> 0``.
+
+    Returns
+    -------
+    ndarray
+        The optimal policy, shape ``(tree.n_prefixes, tree.actions)``.
+
+    Examples
+    --------
+    >>> from goodhart.trees import TokenTree, uniform_policy
+    >>> tree = TokenTree(tokens=2, horizon=1, end_token=True)
+    >>> tree.sequence(1)  # reward log 2 for the sequence "token 0", 0 for the others
+    (0,)
+    >>> tilted_policy(tree, uniform_policy(tree), [0.0, np.log(2.0), 0.0], beta=1.0)
+    array([[0.5 , 0.25, 0.25]])
+    """
+    trees._tree(tree)
+    _, log_base = _base(tree, base)
+    return _tilted(tree, log_base, _reward(tree, reward), _beta(beta, positive=True))[0]
+
+
+@dataclass(frozen=True)
+class TiltedOptimum:
+    """The KL-penalized optimum ``pi0 e^{R/beta} / Z`` at each ``beta``: its trajectory KL, its
+    ``E[R]``, its objective ``beta log Z`` and the expectation of each monitor."""
+
+    beta: float
+    kl: float  # D(Tr(pi*) || Tr(pi0)) = E[R] / beta - log Z
+    reward: float  # E_{pi*}[R]
+    objective: float  # E[R] - beta KL = beta log Z
+    log_z: float
+    monitors: dict  # name -> E_{pi*}[monitor], shaped like beta
+
+
+def tilted_optimum(tree, base, reward, beta, *, monitors=None):
+    """The KL-penalized optimum's KL, reward and monitor means, for one ``beta`` or a sweep.
+
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    base : array_like
+        ``pi0``, shape ``(tree.n_prefixes, tree.actions)``.
+    reward : array_like
+        One reward per sequence.
+    beta : float or array_like
+        KL coefficients, ``> 0``.
+    monitors : dict of str to array_like, optional
+        Values on sequences (a utility, a token count) whose means under the optimum are
+        reported.
+
+    Returns
+    -------
+    TiltedOptimum
+        Floats for a scalar ``beta``, arrays of its shape otherwise. The KL is the chain-rule
+        sum of per-state KLs of :func:`tilted_policy` (no cancellation at large ``beta``).
+
+    Examples
+    --------
+    >>> from goodhart.trees import TokenTree, uniform_policy
+    >>> tree = TokenTree(tokens=2, horizon=1, end_token=True)
+    >>> best = tilted_optimum(tree, uniform_policy(tree), [0.0, np.log(2.0), 0.0], [1.0, 2.0])
+    >>> best.kl.round(6), best.objective.round(6)
+    (array([0.058892, 0.014221]), array([0.287682, 0.25867 ]))
+    """
+    trees._tree(tree)
+    base, log_base = _base(tree, base)
+    reward = _reward(tree, reward)
+    beta = _checks.real(beta, "beta", low=0.0, low_open=True)
+    monitors = {name: tree.check_values(m, name) for name, m in (monitors or {}).items()}
+    rows = []
+    for b in beta.ravel():
+        policy, log_z = _tilted(tree, log_base, reward, float(b))
+        reach = trees._reach(tree, policy)
+        probabilities = trees._sequence_probabilities(tree, policy, reach)
+        kl = trees._weighted(reach, _state_kl(policy, _log_ratio(policy, log_base)))
+        rows.append([kl, trees._dot(probabilities, reward), float(b) * log_z, log_z]
+                    + [trees._dot(probabilities, m) for m in monitors.values()])
+    columns = [_checks.like(np.array(c), beta) for c in zip(*rows, strict=True)]
+    return TiltedOptimum(
+        beta=_checks.like(beta, beta), kl=columns[0], reward=columns[1], objective=columns[2],
+        log_z=columns[3], monitors=dict(zip(monitors, columns[4:], strict=True)),
     )
 
 
-def tilted_policy(tree, log_base, reward, beta):
-    """The maximizer of ``J``: the policy whose strings have law ``pi0 exp(R / beta) / Z``.
+def kl_coef_for_target(tree, base, reward, target, *, bracket=(1e-3, 1e6)):
+    """The ``beta`` whose optimum has trajectory KL ``target``: the optimum under ``KL <= target``.
 
-    Read off level by level with the soft Bellman recursion ``G(s) = log sum_a pi0(a|s)
-    exp(g(s, a))``, ``g`` the end reward over ``beta`` or the child's ``G``; then
-    ``pi(a|s) = pi0(a|s) exp(g(s, a) - G(s))`` and ``G(root) = log Z``. Returns
-    ``(log_policy, log_z)``.
+    The optimum's KL falls as ``beta`` grows, so the root of ``KL(beta) = target`` is unique;
+    it is found by ``brentq`` on ``log beta`` inside ``bracket``.
+
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    base : array_like
+        ``pi0``.
+    reward : array_like
+        One reward per sequence.
+    target : float or array_like
+        KL budgets (nats), ``> 0``.
+    bracket : (float, float)
+        The range of ``beta`` searched, ``0 < low < high``.
+
+    Returns
+    -------
+    float or ndarray
+        ``beta`` for each target.
+
+    Examples
+    --------
+    >>> from goodhart.trees import TokenTree, uniform_policy
+    >>> tree = TokenTree(tokens=2, horizon=1, end_token=True)
+    >>> beta = kl_coef_for_target(tree, uniform_policy(tree), [0.0, 1.0, 0.0], 0.1)
+    >>> round(beta, 6)
+    1.110718
     """
-    reward = tree.require_reward(reward)
-    if not beta > 0:
-        raise ValueError(f"beta must be > 0 for the tilted optimum, got {beta!r}")
-    b = tree.branching
-    g_child = reward[-1] / beta
-    log_policy = [None] * tree.max_length
-    for level in reversed(range(tree.max_length)):
-        g = log_base[level] + np.concatenate(
-            [reward[level][:, None] / beta, g_child.reshape(b**level, b)], axis=1
-        )
-        g_child = logsumexp(g, axis=1)
-        log_policy[level] = g - g_child[:, None]
-    return log_policy, float(g_child[0])
+    trees._tree(tree)
+    base, log_base = _base(tree, base)
+    reward = _reward(tree, reward)
+    target = _checks.real(target, "target", low=0.0, low_open=True)
+    bracket = _checks.real(bracket, "bracket", low=0.0, low_open=True)
+    if bracket.shape != (2,) or not bracket[0] < bracket[1]:
+        raise ValueError(f"bracket must be two numbers low < high, got {bracket!r}")
 
+    def kl(log_beta):
+        policy, _ = _tilted(tree, log_base, reward, float(np.exp(log_beta)))
+        per_state = _state_kl(policy, _log_ratio(policy, log_base))
+        return trees._weighted(trees._reach(tree, policy), per_state)
 
-def sample_strings(tree, log_policy, size, rng):
-    """Sample ``size`` strings from the policy, all levels at once.
+    lo, hi = np.log(bracket)
+    kl_lo, kl_hi = kl(lo), kl(hi)
 
-    Returns ``(states, actions, levels, prefixes)``: ``states`` and ``actions``, integer arrays
-    of shape ``(size, L)``, hold the prefix index and the token drawn at each level (``-1``
-    once the string is finished); ``levels`` and ``prefixes`` locate each finished string in
-    the reward lists (``reward[levels[i]][prefixes[i]]``).
-    """
-    b = tree.branching
-    states = np.full((size, tree.max_length), -1)
-    actions = np.full((size, tree.max_length), -1)
-    prefix = np.zeros(size, dtype=int)
-    alive = np.ones(size, dtype=bool)
-    level_of = np.full(size, tree.max_length)
-    for level, logp in enumerate(log_policy):
-        cdf = np.cumsum(np.exp(logp[prefix]), axis=1)
-        token = np.minimum((rng.random(size)[:, None] * cdf[:, -1:] > cdf).sum(axis=1), b)
-        states[alive, level] = prefix[alive]
-        actions[alive, level] = token[alive]
-        ended = alive & (token == END)
-        level_of[ended] = level
-        alive &= ~ended
-        prefix = np.where(alive, prefix * b + token - 1, prefix)
-    return states, actions, level_of, prefix
+    def one(d):
+        if not kl_hi <= d <= kl_lo:
+            raise ValueError(f"target {d:g} is not reached for beta in {tuple(bracket)}: the "
+                             f"optimum's KL spans [{kl_hi:.4g}, {kl_lo:.4g}] there")
+        return float(np.exp(optimize.brentq(lambda lb: kl(lb) - d, lo, hi, xtol=1e-12,
+                                            rtol=1e-12)))
 
-
-def reinforce_gradient(tree, log_policy, log_base, reward, beta, size, rng):
-    """A REINFORCE estimate of ``dJ/dlogits`` from ``size`` sampled strings.
-
-    Each step's score ``onehot(a) - pi(s)`` is weighted by the reward-to-go: the string's reward
-    minus ``beta`` times the log-ratios from that step on, minus a baseline: the mean penalized
-    return of the other strings in the batch (leave-one-out, so the estimate stays unbiased).
-    Returns ``(gradient, penalized_returns)``.
-    """
-    reward = tree.require_reward(reward)
-    if size < 2:
-        raise ValueError(f"size must be >= 2 for the leave-one-out baseline, got {size}")
-    states, actions, level_of, prefix = sample_strings(tree, log_policy, size, rng)
-    final = np.array([reward[lv][p] for lv, p in zip(level_of, prefix, strict=True)])
-    log_ratio = np.zeros(states.shape)
-    for level in range(tree.max_length):
-        taken = states[:, level] >= 0
-        s, a = states[taken, level], actions[taken, level]
-        log_ratio[taken, level] = log_policy[level][s, a] - log_base[level][s, a]
-    to_go = final[:, None] - beta * np.cumsum(log_ratio[:, ::-1], axis=1)[:, ::-1]
-    total = to_go[:, 0]
-    baseline = (total.sum() - total) / (size - 1)
-    gradient = []
-    for level, logp in enumerate(log_policy):
-        taken = states[:, level] >= 0
-        s, a = states[taken, level], actions[taken, level]
-        weight = (to_go[taken, level] - baseline[taken]) / size
-        g = np.zeros_like(logp)
-        np.add.at(g, s, -weight[:, None] * np.exp(logp[s]))
-        np.add.at(g, (s, a), weight)
-        gradient.append(g)
-    return gradient, total
+    return _checks.like([one(d) for d in target.ravel()], target)
 
 
 def next_kl_coef(beta, kl, target, gain=0.1):
-    """Ziegler et al. (2019)'s adaptive KL coefficient: ``beta (1 + gain e)``, ``e`` the error
-    ``KL / target - 1`` clipped to ``[-0.2, 0.2]``."""
-    if not target > 0:
-        raise ValueError(f"KL target must be > 0, got {target!r}")
-    return beta * (1 + gain * np.clip(kl / target - 1, -0.2, 0.2))
+    """Ziegler et al. (2019)'s adaptive KL coefficient: ``beta (1 + gain e)``, with the error
+    ``e = KL / target - 1`` clipped to ``[-0.2, 0.2]``.
+
+    Parameters
+    ----------
+    beta : float or array_like
+        The current coefficient, ``>= 0``.
+    kl : float or array_like
+        The current KL (nats), ``>= 0``.
+    target : float or array_like
+        The KL target, ``> 0``.
+    gain : float
+        The controller's gain, ``>= 0`` (Ziegler et al.'s ``K_beta``).
+
+    Returns
+    -------
+    float or ndarray
+
+    Examples
+    --------
+    >>> round(next_kl_coef(1.0, 1.1, 1.0), 12), round(next_kl_coef(1.0, 10.0, 1.0), 12)
+    (1.01, 1.02)
+    """
+    beta = _checks.real(beta, "beta", low=0.0)
+    kl = _checks.real(kl, "kl", low=0.0)
+    target = _checks.real(target, "target", low=0.0, low_open=True)
+    gain = _checks.real(gain, "gain", low=0.0)
+    out = beta * (1 + gain * np.clip(kl / target - 1, -0.2, 0.2))
+    return _checks.like(out, np.broadcast_arrays(beta, kl, target, gain)[0])
+
+
+@dataclass(frozen=True)
+class GradientEstimate:
+    """A REINFORCE estimate of ``dJ / dlogits`` and the penalized return of each sample."""
+
+    gradient: np.ndarray  # shape (n_prefixes, actions)
+    returns: np.ndarray  # R - beta sum log(pi / pi0) along each sampled trajectory
+
+
+def _reinforce(tree, policy, log_base, reward, beta, size, generator):
+    paths = trees._sample(tree, policy, size, generator)
+    final = reward[paths.sequence]
+    taken = paths.states >= 0
+    s, a = paths.states[taken], paths.actions[taken]
+    log_ratio = np.zeros(paths.states.shape)
+    log_ratio[taken] = np.log(policy[s, a]) - log_base[s, a]  # sampled, so pi(a | s) > 0
+    to_go = final[:, None] - beta * np.cumsum(log_ratio[:, ::-1], axis=1)[:, ::-1]
+    total = to_go[:, 0]
+    baseline = (total.sum() - total) / (size - 1)
+    weight = ((to_go - baseline[:, None]) / size)[taken]
+    gradient = np.zeros_like(policy)
+    np.add.at(gradient, s, -weight[:, None] * policy[s])
+    np.add.at(gradient, (s, a), weight)
+    return GradientEstimate(gradient=gradient, returns=total)
+
+
+def reinforce_gradient(tree, policy, base, reward, beta, size, *, rng=None):
+    """A REINFORCE estimate of ``dJ / dlogits`` from ``size`` sampled trajectories.
+
+    Each step's score ``onehot(a) - pi(s)`` is weighted by the reward-to-go: the sequence's
+    reward minus ``beta`` times the log-ratios from that step on, minus a baseline, the mean
+    penalized return of the *other* trajectories of the batch (leave-one-out, so the estimate
+    stays unbiased).
+
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    policy, base : array_like
+        ``pi`` and ``pi0``.
+    reward : array_like
+        One reward per sequence.
+    beta : float
+        The KL coefficient, ``>= 0``.
+    size : int
+        Trajectories in the batch, ``>= 2`` (the baseline leaves one out).
+    rng : None, int, array_like or numpy.random.Generator
+        Passed to ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    GradientEstimate
+
+    Examples
+    --------
+    >>> from goodhart.trees import TokenTree, uniform_policy
+    >>> tree = TokenTree(tokens=2, horizon=1, end_token=True)
+    >>> base = uniform_policy(tree)
+    >>> estimate = reinforce_gradient(tree, base, base, [0.0, 3.0, 0.0], 1.0, 4000, rng=0)
+    >>> estimate.gradient.round(1)
+    array([[ 0.7, -0.3, -0.3]])
+    """
+    trees._tree(tree)
+    policy = tree.check_policy(policy)
+    _, log_base = _base(tree, base)
+    size = trees._integer(size, "size", low=2)
+    return _reinforce(tree, policy, log_base, _reward(tree, reward), _beta(beta), size,
+                      trees._generator(rng))
 
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """Per step: ``beta``, the exact ``kl`` and objective, and ``E_pi[m]`` for each monitor."""
+    """A training run: per step (before its update) ``history["beta"]``, the exact ``"kl"``,
+    ``"objective"`` and ``"reward"`` (``E_pi[R]``) and ``E_pi[m]`` for each monitor ``m``; and
+    the final policy."""
 
     history: dict
-    log_policy: list
+    policy: np.ndarray
 
 
-def train(
-    tree,
-    log_base,
-    reward,
-    *,
-    beta,
-    steps,
-    learning_rate,
-    kl_target=None,
-    kl_gain=0.1,
-    monitors=None,
-    batch_size=None,
-    optimizer="adam",
-    seed=None,
-):
+def train(tree, base, reward, *, beta, steps, learning_rate, kl_target=None, kl_gain=0.1,
+          monitors=None, batch_size=None, optimizer="adam", rng=None):
     """Maximize ``E[R] - beta KL`` from ``pi0`` by gradient steps on the logits.
 
-    The gradient is exact when ``batch_size`` is None and a REINFORCE estimate from
-    ``batch_size`` samples otherwise. ``optimizer`` is ``"adam"`` (PPO's optimizer; its steps
-    have size about ``learning_rate`` whatever the gradient's scale) or ``"ascent"`` (plain
-    gradient ascent, which settles exactly where the gradient vanishes). With ``kl_target`` the
-    coefficient follows :func:`next_kl_coef` with ``kl_gain`` after every step, starting from
-    ``beta``. Every step records the exact KL, objective and monitor expectations, whatever
-    the gradient estimator.
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    base : array_like
+        ``pi0``, the starting policy and the KL's reference.
+    reward : array_like
+        One reward per sequence.
+    beta : float
+        The KL coefficient (the starting one, with ``kl_target``), ``>= 0``.
+    steps : int
+        Gradient steps, ``>= 1``.
+    learning_rate : float
+        ``> 0``. Adam's steps have about this size whatever the gradient's scale.
+    kl_target : float, optional
+        If given, ``beta`` follows :func:`next_kl_coef` with ``kl_gain`` after every step.
+    kl_gain : float
+        The controller's gain.
+    monitors : dict of str to array_like, optional
+        Values on sequences whose means are recorded at every step.
+    batch_size : int, optional
+        None for the exact gradient; otherwise a REINFORCE estimate from this many samples.
+    optimizer : {"adam", "ascent"}
+        Adam (PPO's optimizer) or plain gradient ascent, which settles exactly where the
+        gradient vanishes.
+    rng : None, int, array_like or numpy.random.Generator
+        Passed to ``numpy.random.default_rng``; used only by REINFORCE.
+
+    Returns
+    -------
+    TrainingRun
+        The exact KL, objective, reward and monitor means of every step, whatever the
+        gradient estimator, and the final policy.
+
+    Examples
+    --------
+    >>> from goodhart.trees import TokenTree, uniform_policy
+    >>> tree = TokenTree(tokens=2, horizon=1, end_token=True)
+    >>> run = train(tree, uniform_policy(tree), [0.0, np.log(2.0), 0.0], beta=1.0, steps=300,
+    ...             learning_rate=0.05)
+    >>> run.policy.round(4)  # the tilted optimum, pi0 e^R / Z
+    array([[0.5 , 0.25, 0.25]])
     """
-    reward = tree.require_reward(reward)
-    monitors = {name: tree.require_reward(m, name) for name, m in (monitors or {}).items()}
-    if steps < 1 or not learning_rate > 0:
-        raise ValueError(f"need steps >= 1 and learning_rate > 0, got {steps}, {learning_rate}")
+    trees._tree(tree)
+    base, log_base = _base(tree, base)
+    reward = _reward(tree, reward)
+    beta = _beta(beta)
+    steps = trees._integer(steps, "steps", low=1)
+    learning_rate = float(_checks.real(learning_rate, "learning_rate", low=0.0, low_open=True))
+    if kl_target is not None:
+        kl_target = float(_checks.real(kl_target, "kl_target", low=0.0, low_open=True))
+    kl_gain = float(_checks.real(kl_gain, "kl_gain", low=0.0))
+    monitors = {name: tree.check_values(m, name) for name, m in (monitors or {}).items()}
+    clash = set(monitors) & set(_HISTORY)
+    if clash:
+        raise ValueError(f"monitors must not be named {sorted(clash)}: the history records them")
+    if batch_size is not None:
+        batch_size = trees._integer(batch_size, "batch_size", low=2)
     if optimizer not in ("adam", "ascent"):
         raise ValueError(f"optimizer must be 'adam' or 'ascent', got {optimizer!r}")
-    rng = np.random.default_rng(seed)
-    logits = [lp.copy() for lp in log_base]
-    first = [np.zeros_like(x) for x in logits]
-    second = [np.zeros_like(x) for x in logits]
-    history = {key: np.empty(steps) for key in ["beta", "kl", "objective", *monitors]}
+    generator = trees._generator(rng)
+    logits = log_base.copy()
+    first, second = np.zeros_like(logits), np.zeros_like(logits)
+    history = {key: np.empty(steps) for key in (*_HISTORY, *monitors)}
     for step in range(steps):
-        log_policy = policy_from_logits(logits)
-        exact = evaluate(tree, log_policy, log_base, reward, beta)
+        policy = trees._softmax(logits)
+        reach = trees._reach(tree, policy)
+        probabilities = trees._sequence_probabilities(tree, policy, reach)
+        exact = _evaluate(tree, policy, log_base, reward, beta, reach, probabilities)
         history["beta"][step], history["kl"][step] = beta, exact.kl
-        history["objective"][step] = exact.objective
-        probs = [np.exp(lp) for lp in string_log_probs(tree, log_policy)]
+        history["objective"][step], history["reward"][step] = exact.objective, exact.reward
         for name, values in monitors.items():
-            history[name][step] = sum(_dot(p, v) for p, v in zip(probs, values, strict=True))
+            history[name][step] = trees._dot(probabilities, values)
         if batch_size is None:
             gradient = exact.gradient
         else:
-            gradient, _ = reinforce_gradient(
-                tree, log_policy, log_base, reward, beta, batch_size, rng
-            )
-        for x, m, v, g in zip(logits, first, second, gradient, strict=True):
-            if optimizer == "adam":
-                _adam_step(x, m, v, g, step + 1, learning_rate)
-            else:
-                x += learning_rate * g
+            gradient = _reinforce(tree, policy, log_base, reward, beta, batch_size,
+                                  generator).gradient
+        if optimizer == "adam":
+            _adam_step(logits, first, second, gradient, step + 1, learning_rate)
+        else:
+            logits += learning_rate * gradient
         if kl_target is not None:
             beta = float(next_kl_coef(beta, exact.kl, kl_target, kl_gain))
-    return TrainingRun(history=history, log_policy=policy_from_logits(logits))
-
-
-def _dot(a, b):
-    """``sum(a * b)`` without BLAS, whose threads spin and slow everything on a busy machine."""
-    return float(np.sum(a * b))
+    return TrainingRun(history=history, policy=trees._softmax(logits))
 
 
 def _adam_step(x, m, v, g, t, lr, b1=0.9, b2=0.999, eps=1e-12):
@@ -337,20 +513,119 @@ def _adam_step(x, m, v, g, t, lr, b1=0.9, b2=0.999, eps=1e-12):
     x += lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
 
 
-def kl_coef_for_target(tree, log_base, reward, target, bracket=(1e-3, 1e6)):
-    """The ``beta`` whose tilted optimum has trajectory KL ``target``: the optimum under the cap
-    ``KL <= target``. Found by ``brentq`` on ``log beta`` (the optimum's KL falls as ``beta``
-    grows).
+# ---------------------------------------------------------------------------------------
+# The exploit-token reward: a proxy whose error grows with the count of one token.
+
+
+@dataclass(frozen=True)
+class ExploitReward:
+    """A proxy reward ``U = X + V`` on the sequences of a tree, the error ``X`` a function of
+    the count ``n`` of one token: ``e^{rate n} - 1`` ("exponential") or ``(e^rate - 1) n``
+    ("linear"); the two agree for ``n <= 1``."""
+
+    tree: trees.TokenTree
+    token: int
+    rate: float
+    growth: str
+    count: np.ndarray  # n, per sequence
+    utility: np.ndarray  # V, per sequence
+    error: np.ndarray  # X, per sequence
+    proxy: np.ndarray  # U = X + V, per sequence
+
+    @property
+    def monitors(self):
+        """The values on sequences a training run should record, by name: ``"proxy"``,
+        ``"utility"``, ``"error"``, ``"count"`` and ``"length"`` (for ``train(monitors=...)``
+        and ``tilted_optimum(monitors=...)``)."""
+        return {"proxy": self.proxy, "utility": self.utility, "error": self.error,
+                "count": self.count, "length": self.tree.lengths}
+
+    def share(self, policy):
+        """``E_pi[n] / E_pi[length]``: the exploited token's share of the content tokens.
+
+        Examples
+        --------
+        >>> tree = trees.TokenTree(tokens=7, horizon=6, end_token=True)
+        >>> model = exploit_reward(tree, token=6, rate=1.2, growth="exponential", rng=0)
+        >>> round(model.share(trees.uniform_policy(tree, end_probability=0.4)), 6)  # 1/7
+        0.142857
+        """
+        counts = trees.expectation(self.tree, policy, np.stack([self.count, self.tree.lengths]))
+        return float(counts[0] / counts[1])
+
+    def tail_index(self, end_probability):
+        """The power ``alpha`` of the exponential error's tail under the uniform base policy.
+
+        Under ``uniform_policy(tree, end_probability=p)`` the next token is the exploited one
+        before the end token with probability ``r = (1 - p) / (1 - p + k p)`` (``k`` content
+        tokens), so on an unbounded horizon ``P(n >= j) = r^j`` and the exponential error has
+        ``P(X >= x) ~ x^-alpha``, ``alpha = log(1/r) / rate``: a power law, heavy-tailed
+        (finite mean iff ``alpha > 1``). A finite tree follows it up to ``n = horizon``. The
+        linear error's tail is exponential (light): ``inf`` is returned.
+
+        Examples
+        --------
+        >>> tree = trees.TokenTree(tokens=7, horizon=6, end_token=True)
+        >>> model = exploit_reward(tree, token=6, rate=1.2, growth="exponential", rng=0)
+        >>> round(model.tail_index(0.4), 4)
+        1.4455
+        """
+        if not self.tree.end_token:
+            raise ValueError("tail_index needs a tree with an end token (a geometric count)")
+        p = float(_checks.probability(end_probability, "end_probability"))
+        if self.growth == "linear":
+            return np.inf
+        p_token = (1 - p) / self.tree.tokens
+        return float(np.log((p_token + p) / p_token) / self.rate)
+
+
+def exploit_reward(tree, *, token, rate, growth, utility=None, rng=None):
+    """The exploit-token proxy reward ``U = X(n) + V``, ``n`` the count of ``token``.
+
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    token : int
+        The exploited content token, ``0..tree.tokens - 1``.
+    rate : float
+        ``a > 0``: the exponential error is ``e^{a n} - 1``, the linear one ``(e^a - 1) n``.
+    growth : {"exponential", "linear"}
+        How the error grows with the count: heavy-tailed (a power law under the base policy,
+        :meth:`ExploitReward.tail_index`) or light-tailed.
+    utility : array_like, optional
+        ``V`` per sequence. None draws it: one independent standard normal per sequence, in
+        sequence order, from ``rng`` (so the same seed gives the same utility for both
+        growths).
+    rng : None, int, array_like or numpy.random.Generator
+        Passed to ``numpy.random.default_rng``; only when ``utility`` is None.
+
+    Returns
+    -------
+    ExploitReward
+        ``count``, ``utility``, ``error`` and ``proxy`` as values on sequences.
+
+    Examples
+    --------
+    >>> tree = trees.TokenTree(tokens=2, horizon=2, end_token=True)
+    >>> model = exploit_reward(tree, token=1, rate=np.log(3.0), growth="exponential",
+    ...                        utility=np.zeros(tree.n_sequences))
+    >>> model.count, model.error.round(12)
+    (array([0., 0., 1., 0., 1., 1., 2.]), array([0., 0., 2., 0., 2., 2., 8.]))
     """
-    if not target > 0:
-        raise ValueError(f"KL target must be > 0, got {target!r}")
-
-    def excess(log_beta):
-        beta = np.exp(log_beta)
-        log_policy, _ = tilted_policy(tree, log_base, reward, beta)
-        return evaluate(tree, log_policy, log_base, reward, beta).kl - target
-
-    lo, hi = np.log(bracket)
-    if excess(lo) < 0 or excess(hi) > 0:
-        raise ValueError(f"KL target {target} is not reached for beta in {bracket}")
-    return float(np.exp(optimize.brentq(excess, lo, hi, xtol=1e-12, rtol=1e-12)))
+    trees._tree(tree)
+    count = tree.count(token)
+    rate = float(_checks.real(rate, "rate", low=0.0, low_open=True))
+    if growth not in ("exponential", "linear"):
+        raise ValueError(f"growth must be 'exponential' or 'linear', got {growth!r}")
+    if rate * tree.horizon > 700:
+        raise ValueError(f"rate * horizon must be <= 700 (e^(rate n) overflows), got "
+                         f"{rate * tree.horizon:g}")
+    if utility is None:
+        utility = trees._generator(rng).standard_normal(tree.n_sequences)
+    elif rng is not None:
+        raise ValueError("rng is used only to draw the utility: give utility or rng, not both")
+    else:
+        utility = tree.check_values(utility, "utility").copy()
+    error = np.expm1(rate * count) if growth == "exponential" else np.expm1(rate) * count
+    return ExploitReward(tree=tree, token=int(token), rate=rate, growth=growth, count=count,
+                         utility=utility, error=error, proxy=error + utility)

@@ -1,0 +1,244 @@
+"""Action-distribution KL against state-occupancy KL (Laidlaw et al. 2024), on finite MDPs.
+
+For a policy ``pi`` on a finite MDP run for ``H`` steps from a start law, ``d_t(s)`` is the
+probability of being in ``s`` at step ``t`` (:func:`state_marginals`) and the *state occupancy
+measure* is their average ``mu_pi = (1/H) sum_t d_t``. Three divergences from a base ``pi0``:
+
+* the *trajectory* KL, ``sum_t sum_s d_t(s) D(pi(s) || pi0(s))``: the per-state KL *summed*
+  along the trajectory, equal to ``D(Tr(pi) || Tr(pi0))`` (the transitions cancel in the
+  ratio); the paper's proofs bound this one (:func:`action_kl` with ``per="trajectory"``);
+* the *action-distribution* KL, ``E_{s ~ mu_pi} D(pi(s) || pi0(s))``: the same per-state KL
+  *averaged* over the states visited, the trajectory KL divided by ``H``; Laidlaw et al.'s
+  "AD" divergence and, as every trajectory here has ``H`` states, the paper's definition
+  (:func:`action_kl` with ``per="state"``);
+* the *occupancy* KL, ``D(mu_pi || mu_pi0)`` (:func:`occupancy_kl`).
+
+Orderings that always hold: average ``<=`` sum, and occupancy ``<=`` sum (joint convexity,
+``D(mu || mu0) <= (1/H) sum_t D(d_t || d0_t)``, then data processing, ``D(d_t || d0_t) <=
+D(Tr(pi) || Tr(pi0))``). Between the average and the occupancy KL there is no general order:
+Laidlaw et al.'s cliff (:func:`cliff_mdp`) makes the occupancy KL the larger, a policy that
+changes its actions without changing where it goes makes it 0. (The KL of the state-*action*
+occupancy ``mu_pi(s) pi(a | s)`` is, by the chain rule, the occupancy KL plus the average.)
+
+:func:`tree_occupancy` is the state occupancy of a policy on a ``goodhart.trees.TokenTree``.
+"""
+
+import numpy as np
+
+from goodhart import _checks, trees
+from goodhart.divergences import discrete_kl
+
+
+def _rows(array, name, shape):
+    """A non-negative array of ``shape`` whose last axis sums to 1, or a ValueError."""
+    array = _checks.real(array, name, low=0.0, high=1.0)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
+    total = array.sum(axis=-1)
+    if np.any(np.abs(total - 1) > 1e-9):
+        raise ValueError(f"{name} must be probability vectors along its last axis (sums "
+                         f"{np.unique(total.round(12))[:3]!r}...)")
+    return array
+
+
+def _mdp(transition, start, horizon):
+    transition = _checks.real(transition, "transition", low=0.0, high=1.0)
+    if transition.ndim != 3 or transition.shape[0] != transition.shape[2]:
+        raise ValueError(f"transition must have shape (states, actions, states), got "
+                         f"{transition.shape}")
+    transition = _rows(transition, "transition", transition.shape)
+    states = transition.shape[0]
+    start = _rows(start, "start", (states,))
+    horizon = trees._integer(horizon, "horizon", low=1)
+    return transition, start, horizon
+
+
+def _policy(policy, transition, name="policy"):
+    return _rows(policy, name, transition.shape[:2])
+
+
+def _marginals(transition, policy, start, horizon):
+    step = np.sum(policy[:, :, None] * transition, axis=1)  # s -> s' (no BLAS: see trees._dot)
+    marginals = [start]
+    for _ in range(horizon - 1):
+        marginals.append(np.sum(marginals[-1][:, None] * step, axis=0))
+    return np.array(marginals)
+
+
+def state_marginals(transition, policy, start, horizon):
+    """``d_t(s)`` for ``t = 0..horizon-1``: where a stationary policy is at each step.
+
+    Parameters
+    ----------
+    transition : array_like
+        ``transition[s, a, s']``, shape ``(states, actions, states)``, rows probability vectors.
+    policy : array_like
+        ``policy[s, a] = pi(a | s)``, shape ``(states, actions)``.
+    start : array_like
+        The law of the first state.
+    horizon : int
+        Steps, ``>= 1``.
+
+    Returns
+    -------
+    ndarray
+        Shape ``(horizon, states)``; row ``t`` is ``d_t``.
+
+    Examples
+    --------
+    >>> cliff = cliff_mdp(2)
+    >>> state_marginals(cliff, np.tile([0.5, 0.5], (4, 1)), [1, 0, 0, 0], 3)
+    array([[1.  , 0.  , 0.  , 0.  ],
+           [0.  , 0.5 , 0.  , 0.5 ],
+           [0.  , 0.  , 0.25, 0.75]])
+    """
+    transition, start, horizon = _mdp(transition, start, horizon)
+    return _marginals(transition, _policy(policy, transition), start, horizon)
+
+
+def action_kl(transition, policy, base, start, horizon, *, per="trajectory"):
+    """The per-state KL ``D(pi(s) || pi0(s))`` along ``pi``'s trajectories, summed or averaged.
+
+    Parameters
+    ----------
+    transition, policy, start, horizon
+        As for :func:`state_marginals`.
+    base : array_like
+        ``pi0``, shape ``(states, actions)``.
+    per : {"trajectory", "state"}
+        ``"trajectory"``: ``sum_t E[D(pi(s_t) || pi0(s_t))]``, the sum over the ``horizon``
+        states of a trajectory, which equals ``D(Tr(pi) || Tr(pi0))``. ``"state"``: the
+        average over them, ``E_{s ~ mu_pi} D(pi(s) || pi0(s))`` (Laidlaw et al.'s
+        action-distribution KL), the sum divided by ``horizon``.
+
+    Returns
+    -------
+    float
+        Nats.
+
+    Examples
+    --------
+    A car that turns off the road with probability 0.2 at the first cell instead of 0.01:
+
+    >>> cliff, start = cliff_mdp(2), [1, 0, 0, 0]
+    >>> safe = np.tile([0.99, 0.01], (4, 1))
+    >>> hack = safe.copy()
+    >>> hack[0] = [0.8, 0.2]
+    >>> for per in ("trajectory", "state"):
+    ...     print(per, round(action_kl(cliff, hack, safe, start, 3, per=per), 6))
+    trajectory 0.428672
+    state 0.142891
+    """
+    if per not in ("trajectory", "state"):
+        raise ValueError(f"per must be 'trajectory' or 'state', got {per!r}")
+    transition, start, horizon = _mdp(transition, start, horizon)
+    policy = _policy(policy, transition)
+    base = _policy(base, transition, "base")
+    marginals = _marginals(transition, policy, start, horizon)
+    per_state = np.asarray(discrete_kl(policy, base), dtype=float)
+    visits = marginals.sum(axis=0)
+    total = trees._weighted(visits, per_state)
+    return total / horizon if per == "state" else total
+
+
+def occupancy_kl(transition, policy, base, start, horizon):
+    """``D(mu_pi || mu_pi0)``: the KL between the state occupancy measures ``mean_t d_t``.
+
+    Parameters
+    ----------
+    transition, policy, base, start, horizon
+        As for :func:`action_kl`.
+
+    Returns
+    -------
+    float
+        Nats; at most ``action_kl(..., per="trajectory")``.
+
+    Examples
+    --------
+    The car of :func:`action_kl`'s example: the occupancy KL lies between the average and the
+    sum, because the car that went over the edge stays at the bottom.
+
+    >>> cliff, start = cliff_mdp(2), [1, 0, 0, 0]
+    >>> safe = np.tile([0.99, 0.01], (4, 1))
+    >>> hack = safe.copy()
+    >>> hack[0] = [0.8, 0.2]
+    >>> round(occupancy_kl(cliff, hack, safe, start, 3), 6)
+    0.242342
+    """
+    transition, start, horizon = _mdp(transition, start, horizon)
+    policy = _policy(policy, transition)
+    base = _policy(base, transition, "base")
+    mu = _marginals(transition, policy, start, horizon).mean(axis=0)
+    mu0 = _marginals(transition, base, start, horizon).mean(axis=0)
+    return float(discrete_kl(mu, mu0))
+
+
+def cliff_mdp(length):
+    """A road of ``length`` cells beside a cliff (the example of Laidlaw et al. 2024).
+
+    States ``0..length-1`` are the road, ``length`` the destination and ``length + 1`` the
+    bottom of the cliff, both absorbing. Action 0 drives one cell on; action 1, a sharp turn,
+    goes over the edge.
+
+    Parameters
+    ----------
+    length : int
+        Road cells, ``>= 1``.
+
+    Returns
+    -------
+    ndarray
+        ``transition[s, a, s']``, shape ``(length + 2, 2, length + 2)``.
+
+    Examples
+    --------
+    >>> cliff_mdp(1)[0]
+    array([[0., 1., 0.],
+           [0., 0., 1.]])
+    """
+    length = trees._integer(length, "length", low=1)
+    n = length + 2
+    transition = np.zeros((n, 2, n))
+    for s in range(length):
+        transition[s, 0, s + 1] = 1.0
+        transition[s, 1, length + 1] = 1.0
+    for s in (length, length + 1):
+        transition[s, :, s] = 1.0
+    return transition
+
+
+def tree_occupancy(tree, policy):
+    """The state occupancy of a token-tree policy over the ``horizon + 1`` steps of a sequence.
+
+    At step ``l`` a trajectory is at its prefix of ``l`` tokens, or, once it has emitted the
+    end token, at its finished sequence, where it stays (absorbing) until step ``horizon``;
+    sequences of ``horizon`` tokens are reached at the last step. So a sequence ended after
+    ``l`` tokens is occupied for ``horizon - l`` steps, a complete one for 1.
+
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    policy : array_like
+        Shape ``(tree.n_prefixes, tree.actions)``.
+
+    Returns
+    -------
+    ndarray
+        ``mu``, length ``tree.n_prefixes + tree.n_sequences``: the prefixes in policy-row order,
+        then the sequences in sequence order; it sums to 1. ``discrete_kl`` of two of them is
+        the occupancy KL.
+
+    Examples
+    --------
+    >>> from goodhart.trees import TokenTree, uniform_policy
+    >>> tree = TokenTree(tokens=1, horizon=1, end_token=True)
+    >>> tree_occupancy(tree, uniform_policy(tree, end_probability=0.5))
+    array([0.5 , 0.25, 0.25])
+    """
+    trees._tree(tree)
+    policy = tree.check_policy(policy)
+    reach = trees._reach(tree, policy)
+    probabilities = trees._sequence_probabilities(tree, policy, reach)
+    occupied = tree.horizon + 1 - tree.steps  # steps spent at a sequence once it is finished
+    return np.concatenate([reach, probabilities * occupied]) / (tree.horizon + 1)
