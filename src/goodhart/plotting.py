@@ -4,17 +4,17 @@ Colours name roles, not hues. Each quantity has one colour in every chapter, fro
 Okabe-Ito palette (distinguishable under the common colour-vision deficiencies), and a second
 cue, a line style and a marker, so that a figure also reads in greyscale:
 
-=============  ======================  ================  ===========  ==================
-role           what                    colour            line         marker
-=============  ======================  ================  ===========  ==================
-``utility``    true utility ``V``      bluish green      solid        circle ``o``
-``error``      error ``X``             vermillion        dashed       square ``s``
-``proxy``      proxy ``U = X + V``     blue              dash-dot     triangle ``^``
-``base``       base policy, reference  black             dotted       cross ``x``
-``kl``         KL divergence           reddish purple    dash-dot-dot triangle ``v``
-``heavy``      heavy-tailed laws       orange            long dash    plus ``P``
-``light``      light-tailed laws       sky blue          short dash   diamond ``D``
-=============  ======================  ================  ===========  ==================
+=============  ======================  ==============  ============  ==============
+role           what                    colour          line          marker
+=============  ======================  ==============  ============  ==============
+``utility``    true utility ``V``      bluish green    solid         circle ``o``
+``error``      error ``X``             vermillion      dashed        square ``s``
+``proxy``      proxy ``U = X + V``     blue            dash-dot      triangle ``^``
+``base``       base policy, reference  black           dotted        cross ``x``
+``kl``         KL divergence           reddish purple  dash-dot-dot  triangle ``v``
+``heavy``      heavy-tailed laws       orange          long dash     plus ``P``
+``light``      light-tailed laws       sky blue        short dash    diamond ``D``
+=============  ======================  ==============  ============  ==============
 
 ``STYLES[role]`` holds all of it for ``plot``: ``ax.plot(x, y, **STYLES["utility"])``;
 ``style(role, **changes)`` returns a copy with changes (``style("base", marker="")`` for an
