@@ -10,12 +10,17 @@
   result snippets show "…" for a formula instead of its TeX source.
 - Section titles with formulas reach the search index with their TeX between ``\\(`` and
   ``\\)``, so that the search page can typeset them (Sphinx indexes the bare TeX).
+- In the PDF: a table keeps the column alignment of its Markdown (``|---:|`` right-aligns a
+  column of numbers), other columns are ragged right; a chapter left empty (the References
+  page, whose entries LaTeX gathers into the Bibliography at the end) is dropped.
 """
 
 from pathlib import Path
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.search import WordCollector
+from sphinx.transforms.post_transforms import SphinxPostTransform
 
 STATIC = Path(__file__).parent / "static"
 
@@ -41,6 +46,81 @@ def dispatch_visit(self, node):
         self.found_titles[-1] = (title_text(node), anchor)
 
 
+class LatexTables(SphinxPostTransform):
+    """LaTeX column specs for tables.
+
+    A small table keeps its Markdown column alignment (L, R or C a column: ``|---:|``
+    right-aligns numbers) and tabulary's automatic widths. A long table (many rows or much
+    text), which tabulary cannot break across pages, becomes a longtable with ragged-right
+    columns as wide as their text suggests.
+    """
+
+    builders = ("latex",)
+    default_priority = 400
+    LONG_ROWS = 6
+    LONG_CHARS = 1500
+
+    def run(self, **kwargs):
+        letters = {"text-right": "R", "text-center": "C", "text-left": "L"}
+        for table in list(self.document.findall(nodes.table)):
+            if table.parent is None or isinstance(table.previous_sibling(),
+                                                   addnodes.tabular_col_spec):
+                continue
+            tgroup = table.next_node(nodes.tgroup)
+            if tgroup is None or not tgroup.get("cols"):
+                continue
+            ncols = tgroup["cols"]
+            rows = list(table.findall(nodes.row))
+            spec = ["L"] * ncols
+            lengths = [[] for _ in range(ncols)]
+            for row in rows:
+                for index, entry in enumerate(row.children[:ncols]):
+                    lengths[index].append(len(entry.astext()))
+                    for cls, letter in letters.items():
+                        if cls in entry.get("classes", []):
+                            spec[index] = letter
+            total = sum(map(sum, lengths))
+            if len(rows) > self.LONG_ROWS or total > self.LONG_CHARS:
+                weights = [max(8, min(60, sum(col) / max(len(col), 1))) ** 0.7
+                           for col in lengths]
+                parts = [round(100 * w / sum(weights)) for w in weights]
+                if any("autosummary" in c.split() for c in table["classes"]):  # names, summary
+                    parts = [40, 60]
+                align = {"L": r"\raggedright", "R": r"\raggedleft", "C": r"\centering"}
+                colspec = "".join(
+                    rf">{{{align[letter]}\arraybackslash}}\X{{{part}}}{{{sum(parts)}}}"
+                    for letter, part in zip(spec, parts, strict=True)
+                )
+                table["classes"].append("longtable")
+            elif any(letter != "L" for letter in spec):
+                colspec = "".join(spec)
+            else:
+                continue
+            node = addnodes.tabular_col_spec()
+            node["spec"] = colspec
+            table.parent.insert(table.parent.index(table), node)
+
+
+class DropEmptyLatexChapters(SphinxPostTransform):
+    """Drop sections left with nothing but a title (after LaTeX moved the citations away)."""
+
+    builders = ("latex",)
+    default_priority = 800  # after sphinx.builders.latex.transforms.BibliographyTransform
+
+    def run(self, **kwargs):
+        for section in list(self.document.findall(nodes.section)):
+            if section.parent is not None and all(map(self.empty, section.children)):
+                section.parent.remove(section)
+
+    @classmethod
+    def empty(cls, node):
+        if isinstance(node, (nodes.title, nodes.target, addnodes.index, nodes.comment)):
+            return True
+        if isinstance(node, (nodes.container, nodes.compound)):
+            return all(map(cls.empty, node.children))
+        return False
+
+
 def add_static_path(app):
     if str(STATIC) not in app.config.html_static_path:
         app.config.html_static_path.append(str(STATIC))
@@ -57,6 +137,8 @@ def setup(app):
     app.add_config_value("phone_stacked_table_pages", [], "html")
     app.connect("builder-inited", add_static_path)
     app.connect("html-page-context", mark_stacked_tables)
+    app.add_post_transform(LatexTables)
+    app.add_post_transform(DropEmptyLatexChapters)
     app.add_css_file("book.css")
     app.add_js_file("book.js", loading_method="defer")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
