@@ -10,17 +10,23 @@
   result snippets show "…" for a formula instead of its TeX source.
 - Section titles with formulas reach the search index with their TeX between ``\\(`` and
   ``\\)``, so that the search page can typeset them (Sphinx indexes the bare TeX).
+- A link to a page by its title (``{doc}`best_of_n```), which Sphinx writes as the title's
+  plain text (TeX source and all), shows the title with its formulas typeset.
+- The browser tab's title (``<title>``) shows a formula of a page title as plain text
+  (``N up to 10¹²``), not its TeX source.
 - In the PDF: a table keeps the column alignment of its Markdown (``|---:|`` right-aligns a
   column of numbers), other columns are ragged right; a chapter left empty (the References
   page, whose entries LaTeX gathers into the Bibliography at the end) is dropped.
 """
 
+import re
 from pathlib import Path
 
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.search import WordCollector
 from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.nodes import clean_astext
 
 STATIC = Path(__file__).parent / "static"
 
@@ -44,6 +50,26 @@ def dispatch_visit(self, node):
     if isinstance(node, nodes.title) and any(True for _ in node.findall(nodes.math)):
         _, anchor = self.found_titles[-1]
         self.found_titles[-1] = (title_text(node), anchor)
+
+
+class DocLinkTitles(SphinxPostTransform):
+    """Links whose text is a page title with formulas get the title's nodes, formulas and all."""
+
+    default_priority = 20  # after the references are resolved (10)
+
+    def run(self, **kwargs):
+        titles = {}
+        for title in self.env.titles.values():
+            if any(True for _ in title.findall(nodes.math)):
+                titles[clean_astext(title)] = title
+        if not titles:
+            return
+        for reference in list(self.document.findall(nodes.reference)):
+            for inline in list(reference.findall(nodes.inline)):
+                title = titles.get(inline.astext())
+                if title is not None:
+                    inline.children = []
+                    inline.extend(child.deepcopy() for child in title.children)
 
 
 class LatexTables(SphinxPostTransform):
@@ -121,6 +147,44 @@ class DropEmptyLatexChapters(SphinxPostTransform):
         return False
 
 
+SUPERSCRIPTS = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
+SUBSCRIPTS = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+COMMANDS = {
+    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "to": "→", "infty": "∞", "mid": "|",
+    "times": "×", "cdot": "·", "approx": "≈", "ne": "≠", "neq": "≠", "in": "∈", "sim": "~",
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "varepsilon": "ε", "epsilon": "ε",
+    "lambda": "λ", "mu": "μ", "sigma": "σ", "pi": "π", "rho": "ρ", "kappa": "κ", "theta": "θ",
+    "E": "E", "P": "P", "R": "ℝ", "Fbar": "F̄", "KL": "KL", "log": "log", "exp": "exp",
+    "lim": "lim", "sup": "sup", "inf": "inf", "max": "max", "min": "min",
+}
+
+
+def tex_to_text(tex):
+    """A simple formula as plain text: ``10^{12}`` -> ``10¹²``, ``\\beta \\to 0`` -> ``β → 0``."""
+
+    def script(match):
+        body = match.group(2) if match.group(2) is not None else match.group(3)
+        table = SUPERSCRIPTS if match.group(1) == "^" else SUBSCRIPTS
+        converted = body.translate(table)
+        targets = {chr(code) for code in table.values()}
+        if all(c in targets or c.isspace() for c in converted):
+            return converted
+        return f"{match.group(1)}({body})"
+
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: COMMANDS.get(m.group(1), m.group(1)), tex)
+    text = re.sub(r"\\[,;:! ]", " ", text)
+    text = re.sub(r"([\^_])(?:\{([^{}]*)\}|(\w))", script, text)
+    text = text.replace("{", "").replace("}", "").replace("\\", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def plain_title(app, pagename, templatename, context, doctree):
+    """The ``<title>`` of a page whose title has formulas: the formulas as plain text."""
+    title = context.get("title")
+    if title and "\\(" in title:
+        context["title"] = re.sub(r"\\\((.*?)\\\)", lambda m: tex_to_text(m.group(1)), title)
+
+
 def add_static_path(app):
     if str(STATIC) not in app.config.html_static_path:
         app.config.html_static_path.append(str(STATIC))
@@ -137,6 +201,8 @@ def setup(app):
     app.add_config_value("phone_stacked_table_pages", [], "html")
     app.connect("builder-inited", add_static_path)
     app.connect("html-page-context", mark_stacked_tables)
+    app.connect("html-page-context", plain_title)
+    app.add_post_transform(DocLinkTitles)
     app.add_post_transform(LatexTables)
     app.add_post_transform(DropEmptyLatexChapters)
     app.add_css_file("book.css")

@@ -291,7 +291,8 @@ class Table:
 
         Examples
         --------
-        >>> print(table([[1, 0.5]], headers=["draws", "mean"]).to_markdown())
+        >>> t = table([[1, 0.5]], headers=["draws", "mean"])
+        >>> print(t.to_markdown())
         | draws | mean |
         |---:|---:|
         | 1 | 0.5 |
@@ -399,8 +400,9 @@ def table(rows, headers, formats=None, caption=None, name=None):
 
     Examples
     --------
-    >>> t = table([["normal", 1.0, 0.12345], ["Student-t (3)", 12, 3e-7]],
-    ...           headers=["law", "mean", "KL (nats)"], formats=[None, ".3g", ".2e"],
+    >>> rows = [["normal", 1.0, 0.12345], ["Student-t (3)", 12, 3e-7]]
+    >>> t = table(rows, headers=["law", "mean", "KL (nats)"],
+    ...           formats=[None, ".3g", ".2e"],
     ...           caption="Two laws.", name="tab-laws")
     >>> t
     Table: Two laws.
