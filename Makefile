@@ -7,6 +7,7 @@
 # make pdf       the whole book as a PDF (_build/latex/book.pdf), then the site again, which
 #                now carries the PDF and a download button
 # make lock      regenerate requirements.lock from requirements.txt in a clean virtualenv
+# make drift     the latest releases of the direct dependencies (.venv-latest), against the lock
 # make test-portability   nbval with numpy's SIMD dispatch lowered and OpenBLAS on one thread
 # make times     execute every chapter, print its time beside the target, update the CSV
 # Each target sets up .venv first if it is missing or older than the requirements.
@@ -23,7 +24,8 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 STRICT := -W -n --keep-going
 PYTEST := MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: book test lint unit nbval site execute pdf lock check-lock test-portability times clean
+.PHONY: book test lint unit nbval site execute pdf lock drift check-lock test-portability times \
+        clean
 .NOTPARALLEL:
 
 # A fresh virtualenv whenever the requirements change, so that it holds exactly the lock.
@@ -55,6 +57,7 @@ nbval: $(READY)
 
 site: $(READY)
 	@command -v chromium > /dev/null || command -v chromium-browser > /dev/null || \
+	  command -v google-chrome > /dev/null || \
 	  echo "make test: no Chromium found (apt-get install chromium chromium-driver):" \
 	       "the browser test is SKIPPED; the HTML checks still run"
 	$(PYTEST) tests/site
@@ -82,6 +85,18 @@ lock:
 	  .lock-venv/bin/python -m pip freeze --all --exclude-editable; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 	rm -rf .lock-venv
+
+# The latest releases of the direct dependencies, in .venv-latest, and how far they are from
+# the lock (the weekly drift workflow then runs `make test VENV=.venv-latest`).
+drift:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	sed -E 's/^([A-Za-z0-9_.-]+)==[^ ;#]*/\1/' requirements.txt > .venv-latest/requirements.txt
+	.venv-latest/bin/python -m pip install --quiet --disable-pip-version-check --upgrade \
+	  -r .venv-latest/requirements.txt
+	touch .venv-latest/.installed
+	.venv-latest/bin/python .ci/drift.py
 
 # The virtualenv holds exactly the lock (CI runs this before the tests).
 check-lock: $(READY)

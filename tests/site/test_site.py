@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 PDF_NAME = "catastrophic-goodhart.pdf"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = (shutil.which("chromium") or shutil.which("chromium-browser")
+            or shutil.which("google-chrome"))
 CHROMEDRIVER = shutil.which("chromedriver")
 DESKTOP, PHONE = 1280, 390
 WIDTHS = [DESKTOP, PHONE]
