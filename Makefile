@@ -77,11 +77,12 @@ lock:
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	{ echo "# Every package that requirements.txt installs, pinned. A clean virtualenv (Python" \
-	       "$$(.lock-venv/bin/python -c 'import platform; print(platform.python_version())')," \
-	       "Linux) installed from requirements.txt, then pip freeze."; \
-	  echo "# Regenerate it with 'make lock' after changing requirements.txt; do not edit it by hand."; \
-	  echo "# make, CI and Binder install requirements.txt constrained by this file (pip -c)."; \
+	version=$$(.lock-venv/bin/python -c 'import platform; print(platform.python_version())'); \
+	{ echo "# Every package that requirements.txt installs, pinned: a clean"; \
+	  echo "# virtualenv (Python $$version, Linux) installed from requirements.txt,"; \
+	  echo "# then pip freeze. Regenerate it with 'make lock' after changing"; \
+	  echo "# requirements.txt; do not edit it by hand. make, CI and Binder install"; \
+	  echo "# requirements.txt constrained by this file (pip install -c)."; \
 	  .lock-venv/bin/python -m pip freeze --all --exclude-editable; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 	rm -rf .lock-venv
