@@ -22,7 +22,7 @@ JOBS   ?= auto
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
           --nbval-cell-timeout=120
 STRICT := -W -n --keep-going
-PYTEST := MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
 .PHONY: book test lint unit nbval site execute pdf lock drift check-lock test-portability times \
         clean
@@ -48,10 +48,11 @@ lint: $(READY)
 
 # Unit, property and reference tests, and the doctests of the package, on every core.
 unit: $(READY)
-	$(PYTEST) -n $(JOBS) --hypothesis-profile=ci tests --ignore=tests/site \
+	MPLBACKEND=Agg $(PYTEST) -n $(JOBS) --hypothesis-profile=ci tests --ignore=tests/site \
 	  --doctest-modules src/goodhart
 
 # One notebook a worker (--dist loadfile keeps the cells of a notebook together and in order).
+# No MPLBACKEND here: the kernels must keep matplotlib's inline backend.
 nbval: $(READY)
 	$(PYTEST) -n $(JOBS) --dist loadfile $(NBVAL) $(NOTEBOOKS)
 
@@ -60,7 +61,7 @@ site: $(READY)
 	  command -v google-chrome > /dev/null || \
 	  echo "make test: no Chromium found (apt-get install chromium chromium-driver):" \
 	       "the browser test is SKIPPED; the HTML checks still run"
-	$(PYTEST) tests/site
+	$(PYTEST) -n $(JOBS) --dist loadgroup tests/site
 
 execute: $(READY)
 	printf '%s\n' $(NOTEBOOKS) | xargs -P 2 -I{} $(BIN)/jupyter nbconvert --to notebook \
