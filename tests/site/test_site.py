@@ -1,34 +1,68 @@
-"""The built site, opened page by page in headless Chromium as a reader would see it.
+"""The built site, checked as a reader would see it.
 
-Run after `jupyter-book build .` (make test does). Serves `_build/html` on a loopback port and
-asserts, on every page of the book: MathJax typeset every formula without error, every image
-loaded, every internal link and anchor resolves, theorem boxes and their cross-references
-render, and the browser console shows no error. Saves screenshots of the introduction and of
-the Theorem 1 chapter under `_build/screenshots/`.
+Run after `jupyter-book build .` (make test does). Two kinds of checks:
+
+- HTML checks, which need no browser and always run: every internal link and anchor resolves;
+  every figure (a ``figure`` element, or an image in a notebook output) has a caption in words
+  and every image alt text in words (not a file name); no page contains a project-internal
+  name (``THEOREMS.md``, ``../shared``), and no text a reader sees outside formulas and code
+  cells contains a raw equation label (``eq-...``) or unrendered TeX (``$...$``, ``\\frac``,
+  ``\\mathbb``, ``10^{12}``); the PDF download button is there exactly when the PDF is.
+- Browser checks, in headless Chromium (Debian's ``chromium`` and ``chromium-driver``; skipped,
+  and said so, without them), on every page at 1280 px and at 390 px (a phone): MathJax
+  typeset every formula without error, every image loaded, no console error, no ``??`` of an
+  unresolved reference; nothing is wider than its column (a ``pre`` block, a table, a display
+  formula; at phone width a table or ``pre`` may scroll inside its own box, and the page
+  itself never scrolls sideways); the visible text, including link text, the table of
+  contents and search results, has no raw label or unrendered TeX; theorem boxes and their
+  cross-references render; the scorecard's status column is in view on a phone. Every page is
+  saved as a full-page screenshot at both widths under ``_build/screenshots/``.
 """
 
+import base64
 import functools
 import http.server
 import re
 import shutil
 import threading
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
 import pytest
+from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PDF_NAME = "catastrophic-goodhart.pdf"
+CHROMIUM = (shutil.which("chromium") or shutil.which("chromium-browser")
+            or shutil.which("google-chrome"))
 CHROMEDRIVER = shutil.which("chromedriver")
+DESKTOP, PHONE = 1280, 390
+WIDTHS = [DESKTOP, PHONE]
 
-pytestmark = pytest.mark.skipif(
+needs_browser = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="no Chromium/ChromeDriver found (Debian: apt-get install chromium chromium-driver): "
     "browser test SKIPPED",
 )
+
+#: Names of the project's private files, which the book must never show or link.
+INTERNAL = re.compile(r"THEOREMS\.md|\.\./shared|/work/shared")
+#: A MyST equation label shown as text instead of a number.
+LABEL = re.compile(r"(?<![\w-])eq-[\w-]+")
+#: TeX that reached the reader unrendered.
+TEX = re.compile(
+    r"\$[^$\n]+\$"
+    r"|\\(?:frac|dfrac|tfrac|mathbb|mathrm|mathcal|mathbf|operatorname|overline|left|right"
+    r"|sqrt|sum|int|infty|lim|cdot|times|leq?|geq?|to|mid|alpha|beta|gamma|delta|varepsilon"
+    r"|epsilon|lambda|mu|sigma|rho|kappa|theta|Fbar|KL|E|P|R)(?![A-Za-z])"
+    r"|\\[()\[\]]"
+    r"|[\^_]\{"
+)
+#: An alt text or caption "in words": two words of letters, and not a file name.
+WORDS = re.compile(r"[A-Za-z]{2,}\W+[A-Za-z]{2,}")
+FILE_NAME = re.compile(r"\.(png|jpe?g|svg|gif|webp)\b|_images/|^\S+/\S+$", re.IGNORECASE)
 
 
 def book_pages():
@@ -36,27 +70,127 @@ def book_pages():
     return sorted(p.relative_to(SITE).as_posix() for p in (SITE / "book").glob("*.html"))
 
 
-class Anchors(HTMLParser):
-    """The ids of a page, and the targets of its links."""
+def grouped_pages():
+    """The pages, each marked so that pytest-xdist (--dist loadgroup) keeps every browser test
+    of a page on one worker, which then loads the page once a width."""
+    return [pytest.param(page, marks=pytest.mark.xdist_group(page)) for page in book_pages()]
 
-    def __init__(self):
-        super().__init__()
-        self.ids, self.links = set(), []
 
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if "id" in attrs:
-            self.ids.add(attrs["id"])
-        if tag == "a" and attrs.get("href"):
-            self.links.append(attrs["href"])
+# --- HTML checks (no browser) ----------------------------------------------------------------
+
+@functools.cache
+def soup(page):
+    return BeautifulSoup((SITE / page).read_text(encoding="utf-8"), "html.parser")
 
 
 @functools.cache
-def parse(page):
-    parser = Anchors()
-    parser.feed((SITE / page).read_text(encoding="utf-8"))
-    return parser
+def ids(page):
+    return {tag["id"] for tag in soup(page).find_all(id=True)}
 
+
+def article(page):
+    return soup(page).find("article") or soup(page).body
+
+
+#: Elements whose text is not prose: formulas (TeX until MathJax runs), code cell inputs,
+#: scripts and styles.
+NOT_PROSE = ["script", "style", "noscript", ".math", ".cell_input", "div.highlight pre"]
+
+
+def prose_text(root):
+    """The text of ``root`` outside formulas, code cell inputs, scripts and styles."""
+    root = BeautifulSoup(str(root), "html.parser")
+    for selector in NOT_PROSE:
+        for element in root.select(selector):
+            if selector == "div.highlight pre" and element.find_parent(class_="output"):
+                continue  # printed output is what the reader reads: keep it
+            element.decompose()
+    return root.get_text(" ")
+
+
+def test_site_was_built():
+    assert (SITE / "index.html").exists(), "build the site first: jupyter-book build ."
+    assert len(book_pages()) >= 4
+
+
+@pytest.mark.parametrize("page", book_pages())
+def test_internal_links_resolve(page):
+    missing = []
+    for link in soup(page).find_all("a", href=True):
+        href = link["href"]
+        if urlparse(href).scheme or href.startswith(("mailto:", "//")):
+            continue
+        target, anchor = urldefrag(urljoin(page, href))
+        target = unquote(target) or page
+        if not (SITE / target).exists():
+            missing.append(href)
+        elif anchor and target.endswith(".html") and anchor not in ids(target):
+            missing.append(href)
+    assert not missing, f"links on {page} that lead nowhere: {missing}"
+
+
+def figure_problems(page):
+    """Figures without a caption in words, images without alt text in words."""
+    problems = []
+    main = article(page)
+    for img in main.find_all("img"):
+        alt = (img.get("alt") or "").strip()
+        name = Path(img.get("src", "?")).name[:24]
+        if not WORDS.search(alt) or FILE_NAME.search(alt):
+            problems.append(f"image {name}: alt text {alt[:50]!r} is not words")
+        in_output = img.find_parent(class_="cell_output") is not None
+        figure = img.find_parent("figure")
+        if in_output and figure is None:
+            problems.append(f"image {name} in a notebook output: not a captioned figure")
+    for figure in main.find_all("figure"):
+        caption = figure.find("figcaption")
+        text = caption.get_text(" ", strip=True) if caption else ""
+        text = re.sub(r"^(Fig\.|Figure)\s*[\d.]+\s*", "", text)
+        if not WORDS.search(text):
+            problems.append(f"figure {figure.get('id', '?')}: no caption in words")
+    return problems
+
+
+@pytest.mark.parametrize("page", book_pages())
+def test_figures_have_captions_and_alt_text(page):
+    problems = figure_problems(page)
+    assert not problems, f"{page}: {len(problems)} figure problems: {problems[:8]}"
+
+
+def text_problems(text):
+    found = [f"raw label {m}" for m in LABEL.findall(text)]
+    found += [f"unrendered TeX {m!r}" for m in TEX.findall(text)]
+    return found
+
+
+@pytest.mark.parametrize("page", book_pages() + ["index.html", "search.html", "genindex.html"])
+def test_no_internal_names_anywhere(page):
+    """Not in the text, not in a link, not in a comment: the site never names them."""
+    html = (SITE / page).read_text(encoding="utf-8")
+    found = sorted(set(INTERNAL.findall(html)))
+    assert not found, f"{page} names project-internal files: {found}"
+
+
+@pytest.mark.parametrize("page", book_pages())
+def test_prose_has_no_raw_labels_or_tex(page):
+    """The page's text, and its title (which the browser's tab shows)."""
+    problems = text_problems(prose_text(soup(page).body))
+    problems += [f"in the title: {p}" for p in text_problems(soup(page).title.get_text())]
+    assert not problems, f"{page}: {sorted(set(problems))[:10]}"
+
+
+def test_pdf_download_button_is_there_exactly_when_the_pdf_is():
+    pdf = SITE / PDF_NAME
+    linked = [page for page in book_pages()
+              if soup(page).find("a", href=re.compile(re.escape(PDF_NAME) + "$"))]
+    if pdf.exists():
+        assert pdf.read_bytes()[:5] == b"%PDF-"
+        assert linked == book_pages(), "a page without the PDF download button"
+    else:
+        assert not linked, f"pages link to {PDF_NAME}, which was not built: {linked[:3]}"
+
+
+# --- the browser -----------------------------------------------------------------------------
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def __init__(self, *args, **kwargs):
@@ -84,7 +218,7 @@ def browser():
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1280,2000"):
+                 "--disable-sync", "--hide-scrollbars", "--window-size=1280,900"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -94,77 +228,214 @@ def browser():
     driver.quit()
 
 
-def test_site_was_built():
-    assert (SITE / "index.html").exists(), "build the site first: jupyter-book build ."
-    assert len(book_pages()) >= 4
+def set_width(browser, width):
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
 
 
+WAIT_FOR_MATHJAX = """
+const done = arguments[arguments.length - 1];
+if (!document.querySelector('script[src*="mathjax"]')) { done(false); return; }
+const wait = () => (window.MathJax && MathJax.startup && MathJax.startup.promise)
+  ? MathJax.startup.promise.then(() => done(true)) : setTimeout(wait, 50);
+wait();
+"""
+
+
+def load(browser, server, page, width=DESKTOP):
+    """Open a page at a window width, wait for MathJax, return the console log of the load."""
+    set_width(browser, width)
+    browser.get_log("browser")  # drop what earlier pages logged
+    browser.get(urljoin(server, page))
+    browser.execute_async_script(WAIT_FOR_MATHJAX)
+    return browser.get_log("browser")
+
+
+MEASURE = r"""
+const phone = arguments[0];
+const viewport = document.documentElement.clientWidth;
+const main = document.querySelector('article.bd-article') || document.body;
+const visible = (el) => el.getClientRects().length > 0
+  && getComputedStyle(el).visibility !== 'hidden';
+const where = (el) => {
+  const section = el.closest('section[id]');
+  const text = (el.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 50);
+  return `${section ? '#' + section.id : ''} "${text}"`;
+};
+const scroller = (el) => {
+  for (let a = el; a && a !== main; a = a.parentElement) {
+    const overflow = getComputedStyle(a).overflowX;
+    if (overflow === 'auto' || overflow === 'scroll') return a;
+  }
+  return null;
+};
+const wide = [];
+const allowed = (el) => {  // at phone width: inside its own scrolling box, on the page
+  const box = scroller(el);
+  return phone && box && box.getBoundingClientRect().right <= viewport + 1;
+};
+for (const pre of main.querySelectorAll('pre')) {
+  if (!visible(pre) || pre.scrollWidth <= pre.clientWidth + 1 || allowed(pre)) continue;
+  const kind = pre.closest('.cell_input') ? 'code cell input' : 'pre block';
+  wide.push(`${kind} ${pre.scrollWidth}px in ${pre.clientWidth}px: ${where(pre)}`);
+}
+for (const table of main.querySelectorAll('table')) {
+  if (!visible(table)) continue;
+  const box = table.parentElement;
+  const width = Math.max(table.scrollWidth, table.getBoundingClientRect().width);
+  const room = Math.min(box.clientWidth, main.clientWidth);
+  if (width <= room + 1 || allowed(table)) continue;
+  wide.push(`table ${Math.round(width)}px in ${room}px: ${where(table)}`);
+}
+for (const math of main.querySelectorAll('mjx-container[display]')) {
+  const inner = math.querySelector('mjx-math');
+  if (!inner || !visible(math)) continue;
+  const width = inner.getBoundingClientRect().width;
+  const room = math.clientWidth;
+  if (width <= room + 1) continue;
+  wide.push(`display formula ${Math.round(width)}px in ${room}px: ${where(math.parentElement)}`);
+}
+const pageOverflow = document.documentElement.scrollWidth - window.innerWidth;
+
+// The cells of every column headed "status", and where they are.
+const statusCells = [];
+for (const table of main.querySelectorAll('table')) {
+  const heads = [...table.querySelectorAll('thead th')].map(t => t.textContent.trim());
+  const column = heads.findIndex(h => /^status$/i.test(h));
+  if (column < 0) continue;
+  for (const row of table.querySelectorAll('tbody tr')) {
+    const cell = row.children[column];
+    const r = cell.getBoundingClientRect();
+    statusCells.push({text: cell.textContent.trim().slice(0, 30), left: r.left,
+                      right: r.right, width: r.width, shown: visible(cell)});
+  }
+}
+
+// The text a reader sees: everything rendered, minus formulas and code cell inputs.
+const skip = 'script, style, mjx-container, .math, .cell_input, .highlight:not(.output *)';
+const texts = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  const parent = node.parentElement;
+  if (!parent || parent.closest(skip) || !visible(parent)) continue;
+  const text = node.textContent.trim();
+  if (text) texts.push(text);
+}
+return {
+  wide: wide,
+  pageOverflow: pageOverflow,
+  viewport: viewport,
+  statusCells: statusCells,
+  text: texts.join(' '),
+  math: {
+    formulas: document.querySelectorAll('.math, span.math, div.math').length,
+    typeset: document.querySelectorAll('mjx-container').length,
+    failed: [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
+      .map(e => e.getAttribute('data-mjx-error') || e.textContent),
+    raw: [...document.querySelectorAll('.math')]
+      .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80)),
+  },
+  broken: [...document.images].filter(img => !(img.complete && img.naturalWidth > 0))
+    .map(img => img.src),
+  bodyText: document.body.innerText,
+};
+"""
+
+
+def screenshot(browser, path, width):
+    """A full-page PNG of the current page."""
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 32000), "scale": 1}})
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+@pytest.fixture(scope="module")
+def view(browser, server):
+    """``view(page, width)``: one load of the page at that width, measured and photographed."""
+    cache = {}
+
+    def measure(page, width):
+        if (page, width) not in cache:
+            console = load(browser, server, page, width)
+            result = browser.execute_script(MEASURE, width < 600)
+            result["console"] = [e["message"] for e in console if e["level"] == "SEVERE"]
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            path = SCREENSHOTS / f"{Path(page).stem}-{width}.png"
+            screenshot(browser, path, width)
+            result["screenshot"] = path
+            cache[(page, width)] = result
+        return cache[(page, width)]
+
+    return measure
+
+
+@needs_browser
 def test_front_page_leads_to_the_introduction(browser, server):
     from selenium.webdriver.support.ui import WebDriverWait
 
+    set_width(browser, DESKTOP)
     browser.get(urljoin(server, "index.html"))
     WebDriverWait(browser, 30).until(lambda b: b.current_url.endswith("book/intro.html"))
 
 
-def load(browser, server, page):
-    """Open a page, wait for MathJax to finish, return the console log of the load."""
-    browser.get_log("browser")  # drop what earlier pages logged
-    browser.get(urljoin(server, page))
-    browser.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "if (!document.querySelector('script[src*=\"mathjax\"]')) { done(false); return; }"
-        "const wait = () => (window.MathJax && MathJax.startup && MathJax.startup.promise)"
-        "  ? MathJax.startup.promise.then(() => done(true)) : setTimeout(wait, 50);"
-        "wait();"
-    )
-    return browser.get_log("browser")
-
-
-@pytest.mark.parametrize("page", book_pages())
-def test_page_renders(browser, server, page):
-    console = load(browser, server, page)
-    errors = [entry["message"] for entry in console if entry["level"] == "SEVERE"]
-    assert not errors, f"console errors on {page}: {errors}"
-
-    math = browser.execute_script(
-        "return {"
-        " formulas: document.querySelectorAll('.math, span.math, div.math').length,"
-        " typeset: document.querySelectorAll('mjx-container').length,"
-        " failed: [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]"
-        "   .map(e => e.getAttribute('data-mjx-error') || e.textContent),"
-        " raw: [...document.querySelectorAll('.math')]"
-        "   .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80)),"
-        "}"
-    )
+@needs_browser
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page", grouped_pages())
+def test_page_renders(view, page, width):
+    result = view(page, width)
+    assert not result["console"], f"console errors on {page}: {result['console']}"
+    math = result["math"]
     assert not math["failed"], f"MathJax errors on {page}: {math['failed']}"
     assert not math["raw"], f"formulas left untypeset on {page}: {math['raw'][:5]}"
     assert math["typeset"] >= math["formulas"]
-
-    broken = browser.execute_script(
-        "return [...document.images]"
-        "  .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src);"
-    )
-    assert not broken, f"images that did not load on {page}: {broken}"
-
-    text = browser.find_element("tag name", "body").text
-    assert "??" not in text, f"an unresolved reference renders as ?? on {page}"
+    assert not result["broken"], f"images that did not load on {page}: {result['broken']}"
+    assert "??" not in result["bodyText"], f"an unresolved reference renders as ?? on {page}"
 
 
-@pytest.mark.parametrize("page", book_pages())
-def test_internal_links_resolve(page):
-    missing = []
-    for href in parse(page).links:
-        if urlparse(href).scheme or href.startswith(("mailto:", "//")):
-            continue
-        target, anchor = urldefrag(urljoin(page, href))
-        target = unquote(target) or page
-        if not (SITE / target).exists():
-            missing.append(href)
-        elif anchor and target.endswith(".html") and anchor not in parse(target).ids:
-            missing.append(href)
-    assert not missing, f"links on {page} that lead nowhere: {missing}"
+@needs_browser
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page", grouped_pages())
+def test_nothing_is_wider_than_its_column(view, page, width):
+    result = view(page, width)
+    problems = list(result["wide"])
+    if result["pageOverflow"] > 1:
+        problems.insert(0, f"the page scrolls sideways by {result['pageOverflow']}px")
+    assert not problems, f"{page} at {width}px: {len(problems)} too wide: {problems[:6]}"
 
 
+@needs_browser
+@pytest.mark.parametrize("page", grouped_pages())
+def test_visible_text_has_no_raw_labels_or_tex(view, page):
+    """The rendered text, with the table of contents and every link's text."""
+    problems = text_problems(view(page, DESKTOP)["text"])
+    problems += [f"internal name {m}" for m in INTERNAL.findall(view(page, DESKTOP)["text"])]
+    assert not problems, f"{page}: {sorted(set(problems))[:10]}"
+
+
+@needs_browser
+@pytest.mark.parametrize("query", ["Goodhart", "Demonstration", "tail"])
+def test_search_results_show_no_raw_tex(browser, server, query):
+    load(browser, server, f"search.html?q={query}", DESKTOP)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script(
+        "const s = document.querySelector('#search-results .search-summary');"
+        "return s && /found|did not match/.test(s.textContent);"))
+    browser.execute_async_script(
+        "const done = arguments[0]; setTimeout(() => (window.MathJax && MathJax.typesetPromise)"
+        " ? MathJax.typesetPromise().then(() => done()) : done(), 600);")
+    text = browser.execute_script(
+        "const r = document.getElementById('search-results').cloneNode(true);"
+        "r.querySelectorAll('mjx-container').forEach(e => e.remove());"
+        "return r.textContent;")
+    assert "found" in text or "Search Results" in text
+    problems = text_problems(text)
+    assert not problems, f"search for {query!r} shows: {sorted(set(problems))[:10]}"
+
+
+@needs_browser
 def test_theorem_boxes_and_cross_references(browser, server):
     load(browser, server, "book/theorem1.html")
     titles = browser.execute_script(
@@ -179,13 +450,41 @@ def test_theorem_boxes_and_cross_references(browser, server):
     assert refs, "no theorem or definition cross-reference rendered as a link"
 
 
-@pytest.mark.parametrize("page", ["book/intro.html", "book/theorem1.html"])
-def test_screenshots(browser, server, page):
-    load(browser, server, page)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    height = browser.execute_script("return document.body.scrollHeight")
-    browser.set_window_size(1280, min(max(height, 800), 6000))
-    path = SCREENSHOTS / (Path(page).stem + ".png")
-    assert browser.save_screenshot(str(path))
-    assert path.stat().st_size > 10_000
-    browser.set_window_size(1280, 2000)
+@needs_browser
+@pytest.mark.xdist_group("book/scorecard.html")
+def test_scorecard_status_column_is_in_view_on_a_phone(view):
+    result = view("book/scorecard.html", PHONE)
+    assert result["pageOverflow"] <= 1, "the scorecard scrolls sideways on a phone"
+    cells = result["statusCells"]
+    assert cells, "no table with a status column on the scorecard"
+    hidden = [c["text"] for c in cells
+              if not (c["shown"] and c["width"] > 0 and c["left"] >= -1
+                      and c["right"] <= result["viewport"] + 1)]
+    assert not hidden, f"status cells out of view at {PHONE}px: {hidden[:5]}"
+
+
+@needs_browser
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page", grouped_pages())
+def test_screenshots(view, page, width):
+    path = view(page, width)["screenshot"]
+    assert path.stat().st_size > 10_000, f"{path} looks empty"
+
+
+@needs_browser
+def test_a_click_enlarges_a_figure(browser, server):
+    load(browser, server, "book/theorem1.html")
+    opened = browser.execute_script("""
+        const img = document.querySelector('article .cell_output img, article figure img');
+        if (!img) return null;
+        img.click();
+        const overlay = document.querySelector('.gh-lightbox');
+        const big = overlay && overlay.querySelector('img');
+        const result = big ? {src: big.src === img.src, width: big.getBoundingClientRect().width,
+                              column: img.getBoundingClientRect().width} : false;
+        document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}));
+        result && (result.closed = !document.querySelector('.gh-lightbox'));
+        return result;""")
+    assert opened, "no figure on the Theorem 1 page, or no overlay after a click"
+    assert opened["src"] and opened["closed"]
+    assert opened["width"] > opened["column"], "the enlarged figure is no larger"
