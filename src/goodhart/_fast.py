@@ -126,12 +126,25 @@ def log_pdf_sf_cdf(q):
     return log_pdf, rescued(standard_sf, tails.log_sf), rescued(standard_cdf, tails.log_cdf)
 
 
+# Quantile levels that mark the body and both tails of a law (the engine's landmarks).
+LEVELS = np.array([1e-12, 1e-3, 0.25])
+
+
 class FastLaw:
-    """A frozen law whose ``logpdf``, ``logsf`` and ``logcdf`` are the fast ones."""
+    """A frozen law whose ``logpdf``, ``logsf`` and ``logcdf`` are the fast ones.
+
+    It also keeps what the engine asks of the law again and again: its ``middle`` (median),
+    ``spread`` (interquartile range) and ``landmarks`` (finite support ends, the median and
+    the quantiles at ``LEVELS`` on both sides).
+    """
 
     def __init__(self, q):
         self.law = q
         self.logpdf, self.logsf, self.logcdf = log_pdf_sf_cdf(q)
+        self.middle = float(q.median())
+        self.spread = float(q.isf(0.25) - q.ppf(0.25))
+        points = np.concatenate([q.support(), q.ppf(LEVELS), q.isf(LEVELS), [self.middle]])
+        self.landmarks = np.unique(points[np.isfinite(points)])
 
     def __getattr__(self, name):
         return getattr(self.law, name)

@@ -60,10 +60,9 @@ _NODES = np.concatenate([-_XK[:-1], _XK[::-1]])
 _KRONROD = np.concatenate([_WK[:-1], _WK[::-1]])
 _GAUSS = np.concatenate([_WG[:-1], _WG[::-1]])
 
-# Quantile levels that place breakpoints across the body and tails of each law; fractions of
-# the way from V's median to t - median(X) filled linearly (a pair of light tails peaks in
-# between); geometric steps out of each bump.
-_LEVELS = np.array([1e-12, 1e-3, 0.25])
+# Breakpoints besides each law's landmarks (goodhart._fast.FastLaw): fractions of the way from
+# V's median to t - median(X) filled linearly (a pair of light tails peaks in between), and
+# geometric steps out of each bump.
 _LINEAR = np.linspace(0, 1, 3)
 _GEOMETRIC_STEPS = 5
 # A piece whose coarse estimate is below this share of its row's largest is dropped.
@@ -408,25 +407,31 @@ class Proxy:
         z = np.arange(-_LOWER, top + step / 2, step)
         nodes = self._outer_nodes(z)
         previous = _law_of_the_best(n, nodes, step, infinite_error)
-        while True:
+        # each n keeps the first rule that agrees with the one before it, so that its value
+        # does not depend on the other n asked
+        utility, proxy = np.full(n.size, np.nan), np.full(n.size, np.nan)
+        open_ = np.ones(n.size, dtype=bool)
+        while open_.any():
+            if step <= _STEP / 8:
+                raise ArithmeticError("best_of_n: the outer integral did not converge")
             middles = z[:-1] + step / 2
-            z = np.insert(middles, np.arange(z.size), z)[: 2 * z.size - 1]
+            z = _interleave(z, middles)
             new = self._outer_nodes(middles)
             nodes = {key: _interleave(nodes[key], new[key]) for key in nodes}
             step /= 2
             best = _law_of_the_best(n, nodes, step, infinite_error)
-            if np.all(np.abs(best.utility - previous.utility) <= _OUTER_AGREEMENT):
-                break
-            if step <= _STEP / 8:
-                raise ArithmeticError("best_of_n: the outer integral did not converge")
+            agree = open_ & (np.abs(best.utility - previous.utility) <= _OUTER_AGREEMENT)
+            unresolved = (np.abs(best.total - 1) > _MASS_TOLERANCE) | (best.ends > _END_TOLERANCE)
+            if np.any(agree & unresolved):
+                raise ArithmeticError(
+                    "the law of the best draw is not resolved on the grid: total mass "
+                    f"{best.total.min():.9g} to {best.total.max():.9g}, "
+                    f"largest end share {best.ends.max():.3g}"
+                )
+            utility[agree], proxy[agree] = best.utility[agree], best.proxy[agree]
+            open_ &= ~agree
             previous = best
-        if np.any(np.abs(best.total - 1) > _MASS_TOLERANCE) or np.any(best.ends > _END_TOLERANCE):
-            raise ArithmeticError(
-                "the law of the best draw is not resolved on the grid: total mass "
-                f"{best.total.min():.9g} to {best.total.max():.9g}, "
-                f"largest end share {best.ends.max():.3g}"
-            )
-        return best.utility, best.proxy
+        return utility, proxy
 
     def _outer_nodes(self, z):
         """The outer rule's nodes at logit levels ``z``: ``u(z)`` and what the law needs there.
@@ -437,10 +442,9 @@ class Proxy:
         as fast as ``z``.
         """
         v, x = self._laws
-        spread_v, spread_x = _spread(v), _spread(x)
-        shrink = np.hypot(spread_v, spread_x) / (spread_v + spread_x)
+        shrink = np.hypot(v.spread, x.spread) / (v.spread + x.spread)
         qv, qx = _quantile(v, z), _quantile(x, z)
-        middle = float(v.median() + x.median())
+        middle = v.middle + x.middle
         u = middle + shrink * (qv + qx - middle)
         # du/dz = shrink F Fbar (1/f_V + 1/f_X) at the two quantiles
         log_du = np.log(shrink) - np.logaddexp(0, z) - np.logaddexp(0, -z)
@@ -569,8 +573,8 @@ def _law_of_the_best(n, nodes, step, infinite_error):
     log_total = logsumexp(log_mass, axis=1, keepdims=True)
     mass = np.exp(log_mass - log_total)
     return _OuterRule(
-        utility=mass @ nodes["given"],
-        proxy=np.full(len(n), np.inf) if infinite_error else mass @ nodes["u"],
+        utility=(mass * nodes["given"]).sum(axis=1),
+        proxy=np.full(len(n), np.inf) if infinite_error else (mass * nodes["u"]).sum(axis=1),
         total=np.exp(log_total[:, 0]),
         ends=np.maximum(mass[:, 0], mass[:, -1]),
     )
@@ -631,7 +635,7 @@ class _Pieces:
         )
         anchor = np.where(kind > 0, a, b)
         with np.errstate(invalid="ignore"):
-            width = _spread(v) + _spread(x)
+            width = v.spread + x.spread
             length = np.select(
                 [np.abs(kind) == 1, np.abs(kind) == 2], [width + 0.1 * np.abs(anchor), b - a], 0.0
             )
@@ -742,15 +746,13 @@ def _breakpoints(v, x, t, mu, lo, hi, kernels):
     between that point's neighbours. The estimate of a piece is its length times the larger
     integrand at its two ends.
     """
-    v_points = np.concatenate([v.support(), v.ppf(_LEVELS), v.isf(_LEVELS), [mu]])
-    v_points = v_points[np.isfinite(v_points)]
-    x_points = np.concatenate([x.support(), x.ppf(_LEVELS), x.isf(_LEVELS)])
-    x_points = x_points[np.isfinite(x_points)]
-    v_mid, x_mid = float(v.median()), float(x.median())
+    v_points = np.append(v.landmarks, mu)
+    x_points = x.landmarks
+    v_mid, x_mid = v.middle, x.middle
     t = t[:, None]
     gap = t - x_mid - v_mid  # from V's bump to the error's bump
     fill = [v_mid + gap * _LINEAR]
-    for start, scale, direction in [(v_mid, _spread(v), 1.0), (t - x_mid, _spread(x), -1.0)]:
+    for start, scale, direction in [(v_mid, v.spread, 1.0), (t - x_mid, x.spread, -1.0)]:
         ratio = np.maximum(np.abs(gap) / (2 * scale), 1.0) ** (1 / (_GEOMETRIC_STEPS - 1))
         steps = scale * ratio ** np.arange(_GEOMETRIC_STEPS)
         fill.append(start + direction * np.sign(gap) * steps)
@@ -776,7 +778,7 @@ def _breakpoints(v, x, t, mu, lo, hi, kernels):
     return edges, values.max(axis=0), log_peak
 
 
-def _golden_peak(v, x, t, left, right, kernel, steps=48):
+def _golden_peak(v, x, t, left, right, kernel, steps=20):
     """The maximum of one log integrand between ``left`` and ``right``, by golden sections.
 
     Where a bracket end is not finite, or the integrand is infinite (a density singular at an
@@ -824,18 +826,14 @@ def _merge_close(edges):
     length keeps the neighbouring pieces joined.
     """
     edges = np.sort(edges, axis=1)
-    for k in range(1, edges.shape[1]):
-        previous = edges[:, k - 1]
-        with np.errstate(invalid="ignore"):
-            gap = edges[:, k] - previous
-        close = np.isfinite(previous) & (gap <= 1e-12 * np.maximum(1.0, np.abs(previous)))
-        edges[:, k] = np.where(close, previous, edges[:, k])
-    return edges
-
-
-def _spread(q):
-    """The interquartile range of ``q``: the width of its bump."""
-    return float(q.isf(0.25) - q.ppf(0.25))
+    previous = edges[:, :-1]
+    with np.errstate(invalid="ignore"):
+        gap = edges[:, 1:] - previous
+    close = np.isfinite(previous) & (gap <= 1e-12 * np.maximum(1.0, np.abs(previous)))
+    # each breakpoint takes the value of the first of the run of close ones it ends
+    columns = np.arange(edges.shape[1])
+    first = np.maximum.accumulate(np.where(np.insert(~close, 0, True, axis=1), columns, 0), axis=1)
+    return np.take_along_axis(edges, first, axis=1)
 
 
 def _quantile(dist, z):
