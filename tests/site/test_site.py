@@ -179,6 +179,15 @@ def test_prose_has_no_raw_labels_or_tex(page):
     assert not problems, f"{page}: {sorted(set(problems))[:10]}"
 
 
+def test_api_page_documents_every_module():
+    """book/_ext/api_reference.py finds the modules at build time: none is left out."""
+    modules = sorted(p.stem for p in (ROOT / "src" / "goodhart").glob("*.py")
+                     if not p.stem.startswith("_"))
+    sections = ids("book/api.html")
+    missing = [m for m in modules if f"goodhart-{m.replace('_', '-')}" not in sections]
+    assert modules and not missing, f"modules without a section on the API page: {missing}"
+
+
 def test_pdf_download_button_is_there_exactly_when_the_pdf_is():
     pdf = SITE / PDF_NAME
     linked = [page for page in book_pages()
