@@ -25,6 +25,7 @@ import http.server
 import re
 import shutil
 import threading
+from collections import Counter
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
@@ -411,7 +412,11 @@ def test_nothing_is_wider_than_its_column(view, page, width):
     problems = list(result["wide"])
     if result["pageOverflow"] > 1:
         problems.insert(0, f"the page scrolls sideways by {result['pageOverflow']}px")
-    assert not problems, f"{page} at {width}px: {len(problems)} too wide: {problems[:6]}"
+    kinds = Counter(problem.split(" ")[0] if not problem.startswith(("code", "display"))
+                    else " ".join(problem.split(" ")[:2]) for problem in problems)
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    assert not problems, f"{page} at {width}px: {len(problems)} too wide ({summary}): " \
+                         f"{problems[:6]}"
 
 
 @needs_browser
