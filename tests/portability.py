@@ -18,6 +18,7 @@ file. Usage: ``python tests/portability.py [--all] [book/x.ipynb ...]``.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUESTED = ["X86_V4", "AVX512_ICL", "AVX512_SPR"]
+ANSI = re.compile(r"(\x1b|#x1B)\[[0-9;]*m")
 NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with",
          str(ROOT / "tests" / "nbval_sanitize.cfg"), "--nbval-cell-timeout=120"]
 
@@ -85,10 +87,17 @@ def run_nbval(notebooks, env, junit):
         if problem is None:
             continue
         notebook = case.get("classname", "").replace(".ipynb", "").replace(".", "/") + ".ipynb"
-        text = problem.get("message", "") + "\n" + (problem.text or "")
-        lines = [line for line in text.splitlines()
-                 if line.startswith(("  - ", "  + ", "  ? ")) or "mismatch" in line]
-        differing.append((notebook, case.get("name"), lines[:8]))
+        text = ANSI.sub("", problem.get("message", "") + "\n" + (problem.text or ""))
+        lines = []
+        for line in text.splitlines():
+            # pytest's diff of `reference == test`: "+" the committed output, "-" this run's
+            if line.startswith("  + "):
+                lines.append("committed: " + line[4:])
+            elif line.startswith("  - "):
+                lines.append("this run:  " + line[4:])
+            elif "mismatch" in line:
+                lines.append(line.strip())
+        differing.append((notebook, case.get("name"), lines[:9]))
     return differing
 
 

@@ -1,5 +1,6 @@
 """The build configuration agrees with itself: pins, lock, Binder, Python version."""
 
+import os
 import re
 import sys
 import tomllib
@@ -43,6 +44,7 @@ def test_the_lock_pins_everything_at_the_direct_pins():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the lock is made on Linux")
+@pytest.mark.skipif(bool(os.environ.get("UNPINNED")), reason="the drift job's latest releases")
 def test_this_environment_is_the_lock():
     """What make installed is what the lock says (make check-lock prints the difference)."""
     lock = pins(ROOT / "requirements.lock")

@@ -25,6 +25,7 @@ import http.server
 import re
 import shutil
 import threading
+from collections import Counter
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
@@ -177,6 +178,15 @@ def test_prose_has_no_raw_labels_or_tex(page):
     problems = text_problems(prose_text(soup(page).body))
     problems += [f"in the title: {p}" for p in text_problems(soup(page).title.get_text())]
     assert not problems, f"{page}: {sorted(set(problems))[:10]}"
+
+
+def test_api_page_documents_every_module():
+    """book/_ext/api_reference.py finds the modules at build time: none is left out."""
+    modules = sorted(p.stem for p in (ROOT / "src" / "goodhart").glob("*.py")
+                     if not p.stem.startswith("_"))
+    sections = ids("book/api.html")
+    missing = [m for m in modules if f"goodhart-{m.replace('_', '-')}" not in sections]
+    assert modules and not missing, f"modules without a section on the API page: {missing}"
 
 
 def test_pdf_download_button_is_there_exactly_when_the_pdf_is():
@@ -402,7 +412,11 @@ def test_nothing_is_wider_than_its_column(view, page, width):
     problems = list(result["wide"])
     if result["pageOverflow"] > 1:
         problems.insert(0, f"the page scrolls sideways by {result['pageOverflow']}px")
-    assert not problems, f"{page} at {width}px: {len(problems)} too wide: {problems[:6]}"
+    kinds = Counter(problem.split(" ")[0] if not problem.startswith(("code", "display"))
+                    else " ".join(problem.split(" ")[:2]) for problem in problems)
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    assert not problems, f"{page} at {width}px: {len(problems)} too wide ({summary}): " \
+                         f"{problems[:6]}"
 
 
 @needs_browser
