@@ -330,7 +330,15 @@ def _mass_for_kl(t, kl, log_tail):
             "mass above t"
         )
     mass = np.exp(log_tail)
-    positive = kl > 0
+    _refuse_full_tail(t, kl, (kl > 0) & (mass >= 1))
+    # Near m = Fbar the KL is (m - Fbar)^2 / (2 Fbar (1 - Fbar)) to second order, with a
+    # relative correction of the order of the step: below 1e-6 the expansion is exact to
+    # rounding, and the root finder, which sees the KL as noise there, is not needed.
+    variance = mass * -np.expm1(log_tail)
+    step = np.sqrt(2 * kl * variance)
+    small = (kl > 0) & (step < 1e-6 * variance)
+    mass = np.where(small, mass + step, mass)
+    positive = (kl > 0) & ~small
     if np.any(positive):
 
         def excess(log_mass, log_tail, kl):
@@ -341,14 +349,25 @@ def _mass_for_kl(t, kl, log_tail):
             args=(log_tail[positive], kl[positive]),
             tolerances={"xatol": 1e-300, "xrtol": 4 * np.finfo(float).eps},
         )
+        if not np.all(root.success):
+            i = np.flatnonzero(~root.success)[0]
+            raise ArithmeticError(
+                f"kl = {kl[positive][i]:g}: the tail mass was not found at t = "
+                f"{np.ravel(t)[np.flatnonzero(np.ravel(positive))[i]]:g}"
+            )
         mass[positive] = np.exp(root.x)
-    if np.any(mass >= 1):
-        i = np.flatnonzero(np.ravel(mass >= 1))[0]
+    _refuse_full_tail(t, kl, mass >= 1)
+    return mass
+
+
+def _refuse_full_tail(t, kl, full):
+    """A ValueError naming kl where the tail mass rounds to 1 (no body left)."""
+    if np.any(full):
+        i = np.flatnonzero(np.ravel(full))[0]
         raise ValueError(
             f"kl = {np.ravel(kl)[i]:g} at t = {np.ravel(t)[i]:g} needs a tail mass that rounds "
             "to 1 in double precision (no body left)"
         )
-    return mass
 
 
 def _float(value):
