@@ -1,76 +1,376 @@
-"""Theorem 1: the two-block tail reweighting ``P_t`` of a distribution ``Q``.
+"""Theorem 1: the two-block tail reweighting ``P_t`` of a law ``Q`` with a finite mean.
 
-``P_t`` keeps the shape of ``Q`` on each side of the threshold ``t`` and rescales the tail
-``(t, inf)`` to total mass ``mass`` and the body ``(-inf, t]`` to ``1 - mass``::
+``P_t`` keeps the shape of ``Q`` on each side of the threshold ``t`` and gives the tail
+``(t, inf)`` the probability ``m`` (the ``mass``) and the body ``(-inf, t]`` the rest::
 
-    dP_t/dQ (x) = mass / Fbar(t)              for x > t
-                  (1 - mass) / (1 - Fbar(t))  for x <= t
+    dP_t/dQ (x) = m / Fbar(t)              for x > t
+                  (1 - m) / (1 - Fbar(t))  for x <= t
 
-so ``D(P_t || Q)`` is the KL between two Bernoulli laws, ``Bern(mass)`` and ``Bern(Fbar(t))``,
-and ``E_{P_t}[X] = (1 - mass) E[X | X <= t] + mass E[X | X > t]``.
+with ``Fbar(t) = Q(X > t)``. Its KL to ``Q`` is the KL between two Bernoulli laws,
+``D(P_t || Q) = m log(m / Fbar) + (1 - m) log((1 - m) / (1 - Fbar))``, and its mean is
+``E_{P_t}[X] = (1 - m) E[X | X <= t] + m E[X | X > t]``, affine in ``m``.
+
+Theorem 1 takes ``m = c / t``: for a heavy right tail with a finite mean the mean stays above
+about ``c`` while the KL vanishes as ``t`` grows. Expanding the KL in small ``m`` (with
+``Fbar(t) = o(m)``, which a finite mean guarantees for ``m = c / t``),
+
+    D(P_t || Q) = m log(m / Fbar(t)) - m + Fbar(t) + m^2 / 2 + O(m^3 + m Fbar(t)),
+
+so the paper's ``(c/t) log(c / (t Fbar(t)))`` (:attr:`TailReweighting.kl_tail_term`) and the
+sharper ``m (log(m / Fbar) - 1)`` (:attr:`TailReweighting.kl_leading`) are asymptotically exact,
+while the proof's bound ``-(c/t) log Fbar(t)`` (:attr:`TailReweighting.kl_proof_term`) is not
+(it exceeds the KL by about ``(c/t) log(t / c)``). Tail probabilities are carried as logarithms
+(``log_tail``) from :func:`goodhart.tails.log_sf`, so thresholds far in either tail are exact.
 """
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import optimize
+from scipy.optimize import elementwise
 
 from goodhart import _checks, tails
 from goodhart.divergences import bernoulli_kl
 
+__all__ = ["TailReweighting", "cheapest_upweighting", "upweight_tail"]
+
 
 @dataclass(frozen=True)
 class TailReweighting:
-    """``P_t`` for a frozen distribution ``q``: its mean, its exact KL to ``q``, its density."""
+    """``P_t`` for a law ``q``: the blocks' facts, from which its mean and exact KL follow.
 
-    q: object
-    t: float
-    mass: float
-    log_tail: float
-    body_mean: float
-    tail_mean: float
+    Fields are floats for scalar arguments and arrays of their broadcast shape otherwise.
+
+    Attributes
+    ----------
+    q : frozen scipy.stats law
+        The base law ``Q``.
+    threshold : float or ndarray
+        The threshold ``t`` (also available as ``t``).
+    mass : float or ndarray
+        ``P_t(X > t)``.
+    log_tail : float or ndarray
+        ``log Fbar(t) = log Q(X > t)``.
+    body_mean, tail_mean : float or ndarray
+        ``E_Q[X | X <= t]`` and ``E_Q[X | X > t]``.
+    """
+
+    q: object = field(repr=False)
+    threshold: float | np.ndarray
+    mass: float | np.ndarray
+    log_tail: float | np.ndarray
+    body_mean: float | np.ndarray
+    tail_mean: float | np.ndarray
+
+    @property
+    def t(self):
+        """The threshold (the argument's name; the same as ``threshold``)."""
+        return self.threshold
 
     @property
     def mean(self):
-        """``E_{P_t}[X]``."""
-        return (1 - self.mass) * self.body_mean + self.mass * self.tail_mean
+        """``E_{P_t}[X] = (1 - m) E[X | X <= t] + m E[X | X > t]``."""
+        return _float((1 - np.asarray(self.mass)) * self.body_mean + self.mass * self.tail_mean)
 
     @property
     def kl(self):
-        """``D(P_t || Q)`` in nats."""
-        return float(bernoulli_kl(self.mass, self.log_tail))
+        """``D(P_t || Q)`` in nats, exact (the Bernoulli KL, with ``Fbar`` in log space)."""
+        return _float(np.maximum(bernoulli_kl(self.mass, self.log_tail), 0.0))
+
+    @property
+    def kl_tail_term(self):
+        """``m log(m / Fbar(t))``: the paper's ``(c/t) log(c / (t Fbar(t)))`` for ``m = c/t``."""
+        return _float(self.mass * (np.log(self.mass) - self.log_tail))
+
+    @property
+    def kl_leading(self):
+        """``m (log(m / Fbar(t)) - 1)``: the KL to ``O(m^2 + Fbar(t))`` (the body adds ``-m``)."""
+        return _float(self.mass * (np.log(self.mass) - self.log_tail - 1))
+
+    @property
+    def kl_proof_term(self):
+        """``-m log Fbar(t)``: the term the proof bounds the KL by (not its rate)."""
+        return _float(-self.mass * np.asarray(self.log_tail))
 
     def log_likelihood_ratio(self, x):
-        """``log dP_t/dQ (x)``: constant on each block."""
-        x = np.asarray(x, dtype=float)
+        """``log dP_t/dQ (x)``: constant on each block; ``x`` broadcasts against ``t``."""
+        x = _checks.real(x, "x", finite=False)
         in_tail = np.log(self.mass) - self.log_tail
-        in_body = np.log1p(-self.mass) - tails.log1mexp(self.log_tail)
-        return np.where(x > self.t, in_tail, in_body)
+        in_body = np.log1p(-np.asarray(self.mass)) - tails.log1mexp(self.log_tail)
+        return _float(np.where(x > self.threshold, in_tail, in_body))
+
+    def logpdf(self, x):
+        """Log-density of ``P_t``; ``x`` broadcasts against ``t``."""
+        return _float(np.asarray(self.q.logpdf(x)) + self.log_likelihood_ratio(x))
 
     def pdf(self, x):
-        """Density of ``P_t``."""
-        return np.exp(self.q.logpdf(x) + self.log_likelihood_ratio(x))
+        """Density of ``P_t``; ``x`` broadcasts against ``t``.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> p = upweight_tail(stats.expon(), 1.0, 0.5)  # the tail's weight e^-1 -> 1/2
+        >>> print(round(p.pdf(2.0) / stats.expon.pdf(2.0), 12), round(0.5 / np.exp(-1.0), 12))
+        1.35914091423 1.35914091423
+        """
+        return _float(np.exp(self.logpdf(x)))
 
 
-def upweight_tail(q, t, mass):
-    """The reweighting ``P_t`` of ``q`` that puts probability ``mass`` above ``t``.
+def upweight_tail(q, t, mass=None, *, mean=None, kl=None):
+    """Theorem 1's ``P_t``: ``q`` with probability ``mass`` moved onto ``(t, inf)``.
 
-    ``q`` must have a finite mean (Theorem 1's hypothesis); ``mass`` must lie in (0, 1) and
-    ``t`` inside the support, so that both blocks have positive probability under ``q``.
+    Give exactly one of ``mass``, ``mean`` (the mass that gives ``E_{P_t}[X] = mean``: the
+    mean is affine in the mass) or ``kl`` (the mass above ``Q``'s own tail mass whose KL is
+    ``kl``: the most upweighted ``P_t`` a KL budget buys at ``t``).
+
+    Parameters
+    ----------
+    q : frozen scipy.stats law
+        A continuous law with a finite mean (Theorem 1's hypothesis).
+    t : float or array_like
+        Thresholds strictly inside the support, so that both blocks have probability.
+    mass : float or array_like, optional
+        ``P_t(X > t)``, in (0, 1).
+    mean : float or array_like, optional
+        The target ``E_{P_t}[X]``, strictly between ``E[X | X <= t]`` and ``E[X | X > t]``.
+    kl : float or array_like, optional
+        The target ``D(P_t || Q)`` in nats, in ``[0, -log Fbar(t))``.
+
+    Returns
+    -------
+    TailReweighting
+        Fields broadcast over ``t`` and the given target; ``.mean``, ``.kl``, ``.pdf(x)``.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a law without a finite mean, a threshold outside the support, a
+        mass outside (0, 1), a mean or KL that no mass in (0, 1) reaches at ``t``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> t = np.array([1e2, 1e6, 1e12])
+    >>> p = upweight_tail(stats.t(3), t, 1 / t)  # Theorem 1 with c = 1: mean 3c/2, KL -> 0
+    >>> print(np.round(p.mean, 6), [f"{kl:.3e}" for kl in p.kl])
+    [1.499926 1.5      1.5     ] ['8.118e-02', '2.653e-05', '5.416e-11']
+    >>> round(upweight_tail(stats.norm(), 3.0, mean=1.0).mass, 8)
+    0.30552903
+    >>> round(upweight_tail(stats.t(3), 100.0, kl=1.0).kl, 12)
+    1.0
     """
     _checks.finite_mean(q, "q")
-    t = float(_checks.real(t, "t"))
-    if not 0 < mass < 1:
-        raise ValueError(f"mass must lie in (0, 1), got {mass!r}")
-    lo, hi = q.support()
-    if not lo < t < hi:
+    t = _checks.real(t, "t")
+    given = [name for name, value in (("mass", mass), ("mean", mean), ("kl", kl))
+             if value is not None]
+    if len(given) != 1:
         raise ValueError(
-            f"t = {t} must lie inside the support ({lo}, {hi}) so both blocks have mass"
+            "give exactly one of mass, mean or kl (the P_t with that tail mass, that mean or "
+            f"that KL), got {', '.join(given) if given else 'none'}"
         )
+    lo, hi = (float(x) for x in q.support())
+    if np.any((t <= lo) | (t >= hi)):
+        bad = float(t[(t <= lo) | (t >= hi)].flat[0])
+        raise ValueError(
+            f"t = {bad:g} must lie inside the support ({lo:g}, {hi:g}) so both blocks have mass"
+        )
+    if mass is not None:
+        target = _checks.real(mass, "mass")
+        if np.any((target <= 0) | (target >= 1)):
+            bad = float(target[(target <= 0) | (target >= 1)].flat[0])
+            raise ValueError(f"mass must lie in (0, 1), got {bad:g}")
+    elif mean is not None:
+        target = _checks.real(mean, "mean")
+    else:
+        target = _checks.real(kl, "kl", low=0.0)
+    t_b, target_b = np.broadcast_arrays(t, target)
+    shape, t_b, target_b = t_b.shape, np.ravel(t_b), np.ravel(target_b)
+    log_tail, body_mean, tail_mean = _blocks(q, t_b)
+    if mass is not None:
+        new_mass = target_b
+    elif mean is not None:
+        new_mass = _mass_for_mean(t_b, target_b, body_mean, tail_mean)
+    else:
+        new_mass = _mass_for_kl(t_b, target_b, log_tail)
     return TailReweighting(
         q=q,
-        t=t,
-        mass=float(mass),
-        log_tail=float(q.logsf(t)),
-        body_mean=tails.body_mean(q, t),
-        tail_mean=tails.tail_mean(q, t),
+        **{name: _float(np.reshape(value, shape)) for name, value in (
+            ("threshold", t_b), ("mass", new_mass), ("log_tail", log_tail),
+            ("body_mean", body_mean), ("tail_mean", tail_mean))},
     )
+
+
+def cheapest_upweighting(q, mean, *, bounds):
+    """The two-block ``P_t`` of least KL with ``E_{P_t}[X] = mean``, over thresholds in ``bounds``.
+
+    At each ``t`` the mass is matched to the mean (``upweight_tail(q, t, mean=mean)``); the KL
+    is then minimized over ``t``: a grid of 33 thresholds, refined by bounded Brent search
+    around the best one. For a heavy right tail there is no minimum (the KL tends to 0 as
+    ``t`` grows, Theorem 1): the least KL then sits at the upper bound, which is reported with
+    a ``RuntimeWarning``, as is any minimum at an edge of ``bounds``. Theorem 3 puts a floor
+    under the result for a light tail: no ``P`` with that mean has a smaller KL than the tilt.
+
+    Parameters
+    ----------
+    q : frozen scipy.stats law
+        A continuous law with a finite mean.
+    mean : float or array_like
+        Target means above ``E_Q[X]``.
+    bounds : (float, float)
+        The thresholds searched, inside the support, ``bounds[0] < bounds[1]``.
+
+    Returns
+    -------
+    TailReweighting
+        The ``P_t`` at the best threshold (fields arrays of ``mean``'s shape for an array).
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> best = cheapest_upweighting(stats.norm(), 1.0, bounds=(0.2, 5.0))
+    >>> round(best.threshold, 4), round(best.kl, 6)  # above Theorem 3's floor of 1/2 nat
+    (0.9114, 0.753909)
+    """
+    base = _checks.finite_mean(q, "q")
+    target = _checks.real(mean, "mean")
+    if np.any(target <= base):
+        raise ValueError(f"mean must exceed E_Q[X] = {base:g} (an upweighting raises the mean)")
+    try:
+        a, b = (float(x) for x in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be two numbers (low, high), got {bounds!r}") from None
+    lo, hi = (float(x) for x in q.support())
+    if not (np.isfinite(a) and np.isfinite(b) and lo < a < b < hi):
+        raise ValueError(
+            f"bounds must satisfy {lo:g} < low < high < {hi:g} (inside the support), got "
+            f"{bounds!r}"
+        )
+    grid = np.linspace(a, b, 33)
+    log_tail, body_mean, tail_mean = _blocks(q, grid)
+    results = [_cheapest(q, float(m), grid, log_tail, body_mean, tail_mean)
+               for m in np.ravel(target)]
+    if target.ndim == 0:
+        return results[0]
+    return TailReweighting(
+        q=q, **{name: np.array([getattr(r, name) for r in results]).reshape(target.shape)
+                for name in ("threshold", "mass", "log_tail", "body_mean", "tail_mean")}
+    )
+
+
+def _cheapest(q, target, grid, log_tail, body_mean, tail_mean):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mass = (target - body_mean) / (tail_mean - body_mean)
+    feasible = (mass > 0) & (mass < 1)
+    if not np.any(feasible):
+        raise ValueError(
+            f"mean = {target:g} is reached by no P_t with a threshold in bounds (it needs "
+            f"E[X | X > t] > {target:g})"
+        )
+    kls = np.full(grid.shape, np.inf)
+    kls[feasible] = bernoulli_kl(mass[feasible], log_tail[feasible])
+    i = int(np.argmin(kls))
+
+    def kl_at(t):
+        log_p, body, tail = _blocks(q, np.array([t]))
+        m = float((target - body[0]) / (tail[0] - body[0]))
+        return float(bernoulli_kl(m, log_p[0])) if 0 < m < 1 else np.inf
+
+    best_t = grid[i]
+    if 0 < i < grid.size - 1:
+        found = optimize.minimize_scalar(kl_at, bounds=(grid[i - 1], grid[i + 1]),
+                                         method="bounded",
+                                         options={"xatol": 1e-10 * max(1.0, abs(grid[i]))})
+        if found.fun < kls[i]:
+            best_t = float(found.x)
+    else:
+        edge = "upper" if i else "lower"
+        warnings.warn(
+            f"the least KL for mean {target:g} lies at the {edge} end of bounds, t = "
+            f"{grid[i]:g}: the infimum may lie beyond (for a heavy tail it is 0, as t -> inf)",
+            RuntimeWarning, stacklevel=3,
+        )
+    return upweight_tail(q, best_t, mean=target)
+
+
+def _blocks(q, t):
+    """``log Fbar``, body and tail means at each threshold (each distinct one computed once)."""
+    values, inverse = np.unique(np.ravel(t), return_inverse=True)
+    log_tail = np.asarray(tails.log_sf(q, values), dtype=float)
+    body = np.asarray(tails.body_mean(q, values), dtype=float)
+    tail = np.asarray(tails.tail_mean(q, values), dtype=float)
+    shape = np.shape(t)
+    return (log_tail[inverse].reshape(shape), body[inverse].reshape(shape),
+            tail[inverse].reshape(shape))
+
+
+def _mass_for_mean(t, target, body_mean, tail_mean):
+    """The mass with ``(1 - m) body + m tail = target``; a ValueError naming mean if none."""
+    mass = (target - body_mean) / (tail_mean - body_mean)
+    bad = ~((mass > 0) & (mass < 1))
+    if np.any(bad):
+        i = np.flatnonzero(np.ravel(bad))[0]
+        raise ValueError(
+            f"mean = {np.ravel(target)[i]:g} is not reached at t = {np.ravel(t)[i]:g}: it must "
+            f"lie strictly between E[X | X <= t] = {np.ravel(body_mean)[i]:.6g} and "
+            f"E[X | X > t] = {np.ravel(tail_mean)[i]:.6g}"
+        )
+    return mass
+
+
+def _mass_for_kl(t, kl, log_tail):
+    """The mass ``m >= Fbar(t)`` with ``D(Bern(m) || Bern(Fbar)) = kl``, by a root on log m."""
+    limit = -log_tail  # the KL of m = 1
+    bad = ~(kl < limit)
+    if np.any(bad):
+        i = np.flatnonzero(np.ravel(bad))[0]
+        raise ValueError(
+            f"kl = {np.ravel(kl)[i]:g} is not reached at t = {np.ravel(t)[i]:g}: it must lie "
+            f"below -log Fbar(t) = {np.ravel(limit)[i]:.6g}, the KL of putting all the "
+            "mass above t"
+        )
+    mass = np.exp(log_tail)
+    _refuse_full_tail(t, kl, (kl > 0) & (mass >= 1))
+    # Near m = Fbar the KL is (m - Fbar)^2 / (2 Fbar (1 - Fbar)) to second order, with a
+    # relative correction of the order of the step: below 1e-6 the expansion is exact to
+    # rounding, and the root finder, which sees the KL as noise there, is not needed.
+    variance = mass * -np.expm1(log_tail)
+    step = np.sqrt(2 * kl * variance)
+    small = (kl > 0) & (step < 1e-6 * variance)
+    mass = np.where(small, mass + step, mass)
+    positive = (kl > 0) & ~small
+    if np.any(positive):
+
+        def excess(log_mass, log_tail, kl):
+            return bernoulli_kl(np.exp(log_mass), log_tail) - kl
+
+        root = elementwise.find_root(
+            excess, (log_tail[positive], np.zeros(np.count_nonzero(positive))),
+            args=(log_tail[positive], kl[positive]),
+            tolerances={"xatol": 1e-300, "xrtol": 4 * np.finfo(float).eps},
+        )
+        if not np.all(root.success):
+            i = np.flatnonzero(~root.success)[0]
+            raise ArithmeticError(
+                f"kl = {kl[positive][i]:g}: the tail mass was not found at t = "
+                f"{np.ravel(t)[np.flatnonzero(np.ravel(positive))[i]]:g}"
+            )
+        mass[positive] = np.exp(root.x)
+    _refuse_full_tail(t, kl, mass >= 1)
+    return mass
+
+
+def _refuse_full_tail(t, kl, full):
+    """A ValueError naming kl where the tail mass rounds to 1 (no body left)."""
+    if np.any(full):
+        i = np.flatnonzero(np.ravel(full))[0]
+        raise ValueError(
+            f"kl = {np.ravel(kl)[i]:g} at t = {np.ravel(t)[i]:g} needs a tail mass that rounds "
+            "to 1 in double precision (no body left)"
+        )
+
+
+def _float(value):
+    """A float for a 0-d result, else the array."""
+    value = np.asarray(value, dtype=float)
+    return float(value) if value.ndim == 0 else value
