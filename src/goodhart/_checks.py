@@ -100,7 +100,7 @@ def integer(value, name, *, low=None):
     """``value`` as a Python int (``low`` inclusive), refusing floats with a fractional part."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value != int(value) or not np.isfinite(value):
+    if not np.isfinite(value) or value != int(value):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if low is not None and value < low:

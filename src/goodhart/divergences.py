@@ -174,7 +174,8 @@ def discrete_kl(p, q):
     0.510825623766
     """
     p, q = _distributions(p, q)
-    out = special.rel_entr(p, q).sum(axis=-1)
+    # the terms' rounding can leave a sum of about -1e-16 where the KL is 0: it is >= 0
+    out = np.maximum(special.rel_entr(p, q).sum(axis=-1), 0.0)
     return float(out) if out.ndim == 0 else out
 
 
