@@ -77,6 +77,9 @@ _SHARE = 1e-4
 # best-of-n's inner integrals, whose results are good to about 1e-7: a looser tolerance
 _BEST_RTOL, _BEST_SHARE = 1e-9, 1e-1
 _MAX_ROUNDS = 40
+# What is left on pieces that did not converge: silent below _WARN_ABOVE (relative), a
+# RuntimeWarning up to _RAISE_ABOVE, an ArithmeticError beyond (the tilting module's contract).
+_WARN_ABOVE, _RAISE_ABOVE = 1e-9, 1e-6
 _MAX_PIECES = 2000
 
 # Best-of-n's outer grid in the logit z of a quantile-like map of U: from -_LOWER (below it
@@ -84,6 +87,7 @@ _MAX_PIECES = 2000
 # step of _STEP (or finer, where halving it still changes the result).
 _LOWER, _UPPER, _STEP = 15.0, 25.0, 0.25
 _OUTER_AGREEMENT = 1e-4  # largest |E[V]| change from halving the step at which it is accepted
+_EXTEND = 5.0  # how far the grid grows at an end that holds too much of the law
 _MASS_TOLERANCE = 1e-6  # largest allowed |total mass - 1| of the law of the maximum on the grid
 _END_TOLERANCE = 1e-9  # largest allowed share of that law at either end of the grid
 
@@ -407,6 +411,20 @@ class Proxy:
         z = np.arange(-_LOWER, top + step / 2, step)
         nodes = self._outer_nodes(z)
         previous = _law_of_the_best(n, nodes, step, infinite_error)
+        # a law whose tails are far from the comonotone map's may leave mass beyond an end of
+        # the grid: extend the grid there, a few units at a time
+        for _ in range(8):
+            low, high = previous.end_shares
+            if max(low.max(), high.max()) <= _END_TOLERANCE / 10:
+                break
+            more = np.arange(1, int(_EXTEND / step) + 1) * step
+            new_z = np.concatenate([z[0] - more[::-1]] * bool(low.max() > _END_TOLERANCE / 10)
+                                   + [z] + [z[-1] + more] * bool(high.max() > _END_TOLERANCE / 10))
+            new_nodes = self._outer_nodes(np.setdiff1d(new_z, z))
+            order = np.argsort(np.concatenate([z, np.setdiff1d(new_z, z)]))
+            nodes = {key: np.concatenate([nodes[key], new_nodes[key]])[order] for key in nodes}
+            z = np.sort(new_z)
+            previous = _law_of_the_best(n, nodes, step, infinite_error)
         # each n keeps the first rule that agrees with the one before it, so that its value
         # does not depend on the other n asked
         utility, proxy = np.full(n.size, np.nan), np.full(n.size, np.nan)
@@ -467,6 +485,12 @@ class Proxy:
         See :func:`goodhart.tilting.penalized_optimum`, which this calls.
         """
         return tilting.penalized_optimum(utility=self.utility, error=self.error, beta=beta)
+
+    def report(self, **options):
+        """What every result of the book says for this pair: :func:`goodhart.report.report`."""
+        from goodhart.report import report  # report builds on this module
+
+        return report(self, **options)
 
     def sample(self, size, rng=None):
         """``size`` independent draws of ``(V, X)``, from independent streams of ``rng``.
@@ -549,9 +573,10 @@ def _report_unconverged(rows, open_, errors, totals, sums, kernels, size):
         left = np.bincount(rows[open_], errors[k][:, open_].max(axis=0), size)
         worst = max(worst, float(np.max(left / np.where(total > 0, total, 1.0))))
     message = f"the convolution integrals of U converged only to a relative error of {worst:.1e}"
-    if worst > 1e-6:
+    if worst > _RAISE_ABOVE:
         raise ArithmeticError(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=4)
+    if worst > _WARN_ABOVE:
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
 @dataclass(frozen=True)
@@ -561,7 +586,12 @@ class _OuterRule:
     utility: np.ndarray
     proxy: np.ndarray
     total: np.ndarray  # the mass of the law of the best draw on the grid, per n (1 if resolved)
-    ends: np.ndarray  # the largest share of that mass on a grid end, per n
+    end_shares: tuple  # the shares of that mass on the first and on the last node, per n
+
+    @property
+    def ends(self):
+        """The larger share of the law of the best draw on either end of the grid, per n."""
+        return np.maximum(*self.end_shares)
 
 
 def _law_of_the_best(n, nodes, step, infinite_error):
@@ -576,7 +606,7 @@ def _law_of_the_best(n, nodes, step, infinite_error):
         utility=(mass * nodes["given"]).sum(axis=1),
         proxy=np.full(len(n), np.inf) if infinite_error else (mass * nodes["u"]).sum(axis=1),
         total=np.exp(log_total[:, 0]),
-        ends=np.maximum(mass[:, 0], mass[:, -1]),
+        end_shares=(mass[:, 0], mass[:, -1]),
     )
 
 
