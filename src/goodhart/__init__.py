@@ -29,4 +29,4 @@ shared modules (an arrow reads "uses")::
 from goodhart.proxy import Proxy
 
 __all__ = ["Proxy"]
-__version__ = "0.2.0"
+__version__ = "0.1.0"

@@ -12,6 +12,8 @@ deep inside numpy or scipy. The conventions:
 """
 
 import numbers
+import re
+from contextlib import contextmanager
 
 import numpy as np
 from scipy import stats
@@ -96,8 +98,8 @@ def whole(value, name, *, low=1):
     return array
 
 
-def integer(value, name, *, low=None):
-    """``value`` as a Python int (``low`` inclusive), refusing floats with a fractional part."""
+def integer(value, name, *, low=None, high=None):
+    """``value`` as a Python int (``low``, ``high`` inclusive), refusing fractional floats."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if not np.isfinite(value) or value != int(value):
@@ -105,7 +107,13 @@ def integer(value, name, *, low=None):
     value = int(value)
     if low is not None and value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be an integer <= {high:.0e}, got {value}")
     return value
+
+
+#: The largest count of draws or trials a function allocates at once (8 bytes each: 800 MB).
+MAX_DRAWS = 10**8
 
 
 def same_shape(name_a, a, name_b, b):
@@ -114,6 +122,21 @@ def same_shape(name_a, a, name_b, b):
         raise ValueError(
             f"{name_a} and {name_b} must have the same shape, got {np.shape(a)} and {np.shape(b)}"
         )
+
+
+@contextmanager
+def named(name):
+    """Re-raise a ValueError from inside with ``name:`` in front, unless it names it already.
+
+    For errors found deep in a computation (a tail that underflows at a given ``x``), so that
+    the message says which argument caused them.
+    """
+    try:
+        yield
+    except ValueError as error:
+        if re.search(rf"\b{re.escape(name)}\b", str(error)):
+            raise
+        raise ValueError(f"{name}: {error}") from None
 
 
 def like(result, template):

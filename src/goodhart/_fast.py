@@ -35,7 +35,12 @@ def _student(shapes):
     constant = special.gammaln((df + 1) / 2) - special.gammaln(df / 2) - 0.5 * np.log(df * np.pi)
 
     def log_pdf(z):
-        return constant - (df + 1) / 2 * np.log1p(z * z / df)
+        # log1p(z^2 / df), also where z^2 overflows: 2 log|z| - log df once 1 is negligible
+        with np.errstate(divide="ignore"):
+            far = np.abs(z) > 1e150
+            log_term = np.where(far, 2 * np.log(np.abs(z)) - np.log(df),
+                                np.log1p(np.where(far, 0.0, z) ** 2 / df))
+        return constant - (df + 1) / 2 * log_term
 
     def log_sf(z):
         with np.errstate(divide="ignore"):

@@ -69,7 +69,7 @@ def utility_peak(proxy, n_max=1e12):
     >>> utility_peak(pairs["normal", "normal"], n_max=1e4).n is None  # normal error: no peak
     True
     """
-    n_max = float(_checks.real(n_max, "n_max", low=2.0))
+    n_max = float(_checks.real(n_max, "n_max", low=2.0, high=1e100))
     grid = np.unique(np.round(np.logspace(0, np.log10(n_max), 241)))
     values = proxy.best_of_n(grid).utility
     k = int(np.argmax(values))
@@ -81,7 +81,7 @@ def utility_peak(proxy, n_max=1e12):
 
 
 def sample_best_of_n(proxy, n, trials, rng=None, top=None, chunk=2**22):
-    """Monte Carlo twin of :meth:`Proxy.best_of_n`: ``trials`` independent best-of-``n`` draws.
+    """Monte Carlo twin of :meth:`~goodhart.proxy.Proxy.best_of_n`: ``trials`` best-of-``n`` draws.
 
     Returns the means over trials of ``V``, ``X`` and ``U`` at each trial's best draw, with
     their standard errors in ``.se`` (``std / sqrt(trials)``). By default every trial draws its
@@ -95,7 +95,7 @@ def sample_best_of_n(proxy, n, trials, rng=None, top=None, chunk=2**22):
 
     Parameters
     ----------
-    proxy : Proxy
+    proxy : goodhart.proxy.Proxy
     n : int or array_like
         Whole numbers ``>= 1``.
     trials : int
@@ -119,7 +119,9 @@ def sample_best_of_n(proxy, n, trials, rng=None, top=None, chunk=2**22):
     if not isinstance(proxy, Proxy):
         raise ValueError(f"proxy must be a goodhart.Proxy, got {type(proxy).__name__}")
     n = _checks.whole(n, "n", low=1)
-    trials = _checks.integer(trials, "trials", low=2)
+    if np.any(n > 2.0**53):
+        raise ValueError(f"n must be at most 2^53 to be sampled (a count of draws), got {n.max():g}")
+    trials = _checks.integer(trials, "trials", low=2, high=_checks.MAX_DRAWS)
     if top is not None:
         top = _checks.integer(top, "top", low=1)
     chunk = _checks.integer(chunk, "chunk", low=1)

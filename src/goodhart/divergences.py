@@ -148,7 +148,13 @@ def alpha_for_kl(kl, log_q):
             return 0.0
         if d == -lq:
             return 1.0
-        return optimize.brentq(lambda a: mixture_kl(a, lq) - d, 0.0, 1.0, xtol=1e-300, rtol=1e-14)
+        # on log alpha: the KL spans hundreds of decades as alpha does (bisection on alpha
+        # itself would need a thousand halvings to reach alpha ~ 1e-300)
+        def gap(log_a):
+            return np.log(max(mixture_kl(np.exp(log_a), lq), 1e-320)) - np.log(d)
+
+        return float(np.exp(optimize.brentq(gap, np.log(5e-324), 0.0, xtol=1e-15, rtol=1e-15,
+                                             maxiter=500)))
 
     out = np.vectorize(one, otypes=[float])(kl, log_q)
     return float(out) if out.ndim == 0 else out

@@ -87,6 +87,7 @@ _MAX_PIECES = 2000
 # step of _STEP (or finer, where halving it still changes the result).
 _LOWER, _UPPER, _STEP = 15.0, 25.0, 0.25
 _OUTER_AGREEMENT = 1e-4  # largest |E[V]| change from halving the step at which it is accepted
+_MAX_N = 1e100  # the largest n best_of_n computes (its grid grows with log n)
 _EXTEND = 5.0  # how far the grid grows at an end that holds too much of the law
 _MASS_TOLERANCE = 1e-6  # largest allowed |total mass - 1| of the law of the maximum on the grid
 _END_TOLERANCE = 1e-9  # largest allowed share of that law at either end of the grid
@@ -179,7 +180,8 @@ class Proxy:
         -0.69314718056
         """
         t = self._thresholds(t, "t")
-        return _checks.like(self._integrals(t, ("tail",))["tail"], t)
+        with _checks.named("t"):
+            return _checks.like(self._integrals(t, ("tail",))["tail"], t)
 
     def sf(self, t):
         """``P(U >= t)``."""
@@ -196,7 +198,8 @@ class Proxy:
         0.0
         """
         u = self._thresholds(u, "u")
-        return _checks.like(self._integrals(u, ("density",))["density"], u)
+        with _checks.named("u"):
+            return _checks.like(self._integrals(u, ("density",))["density"], u)
 
     def pdf(self, u):
         """``f_U(u)``."""
@@ -213,7 +216,8 @@ class Proxy:
         0.0
         """
         t = self._thresholds(t, "t")
-        return _checks.like(self._integrals(t, ("cdf",))["cdf"], t)
+        with _checks.named("t"):
+            return _checks.like(self._integrals(t, ("cdf",))["cdf"], t)
 
     def isf(self, q):
         """The level ``t`` with ``P(U >= t) = q``, for ``q`` in (0, 1).
@@ -301,7 +305,8 @@ class Proxy:
         0.564189583548
         """
         t = self._thresholds(t, "t")
-        values = self._integrals(t, ("tail",), moments=("tail",))
+        with _checks.named("t"):
+            values = self._integrals(t, ("tail",), moments=("tail",))
         return _checks.like(self.mean + values["tail_moment"], t)
 
     def conditional_error(self, t):
@@ -327,7 +332,7 @@ class Proxy:
         True
         """
         t = self._thresholds(t, "t")
-        size = _checks.integer(size, "size", low=2)
+        size = _checks.integer(size, "size", low=2, high=_checks.MAX_DRAWS)
         draws = self.sample(size, rng=rng)
         proxy = draws.proxy
         estimates = []
@@ -352,7 +357,8 @@ class Proxy:
         -16.0
         """
         u = self._thresholds(u, "u")
-        values = self._integrals(u, ("density",), moments=("density",))
+        with _checks.named("u"):
+            values = self._integrals(u, ("density",), moments=("density",))
         return _checks.like(self.mean + values["density_moment"], u)
 
     # -- optimization ------------------------------------------------------------------
@@ -379,6 +385,8 @@ class Proxy:
         [0.0, 0.39894228]
         """
         n = _checks.whole(n, "n", low=1)
+        if np.any(n > _MAX_N):
+            raise ValueError(f"n must be at most {_MAX_N:.0e}, got {n.max():g}")
         error_mean = float(self.error.mean())
         if np.isnan(error_mean):
             raise ValueError(
@@ -510,6 +518,8 @@ class Proxy:
         >>> bool((s.utility != s.error).all())
         True
         """
+        if np.prod(np.atleast_1d(_checks.whole(size, "size", low=0))) > _checks.MAX_DRAWS:
+            raise ValueError(f"size must hold at most {_checks.MAX_DRAWS:.0e} draws, got {size}")
         utility_rng, error_rng = _checks.streams(rng, 2)
         return Sample(
             utility=np.asarray(self.utility.rvs(size=size, random_state=utility_rng), float),
@@ -542,7 +552,10 @@ class Proxy:
         edges, values, log_peak = _breakpoints(v, x, t, mu, lo, hi, kernels)
         pieces = _Pieces.between(edges, values, log_peak, t, v, x, mu)
         if not np.all(np.isfinite(pieces.log_scale_of_rows)):
-            raise ArithmeticError("the integrand of U's law underflowed at every breakpoint")
+            raise ValueError(
+                "too far out: the law of U underflows there even in log space (below the "
+                "smallest double)"
+            )
         totals = {k: np.zeros((1 + (k in moments), t.size)) for k in kernels}
         for round_ in range(_MAX_ROUNDS):
             sums, errors = pieces.integrate(t, v, x, mu, kernels, moments)
@@ -567,7 +580,7 @@ class Proxy:
             with np.errstate(divide="ignore"):
                 out[k] = np.log(totals[k][0]) + pieces.log_scale_of_rows[kernels.index(k)]
             if not np.all(np.isfinite(out[k])):
-                raise ArithmeticError(f"the {k} integral of U underflowed even in log space")
+                raise ValueError(f"too far out: the {k} integral of U underflows even in log space")
             if k in moments:
                 out[k + "_moment"] = totals[k][1] / totals[k][0]
         return out

@@ -166,7 +166,7 @@ def report(proxy, *, budgets=BUDGETS, betas=BETAS):
 
     Parameters
     ----------
-    proxy : Proxy
+    proxy : goodhart.proxy.Proxy
     budgets : sequence of float
         KL budgets (nats) for Theorem 2's frontier.
     betas : sequence of float

@@ -180,8 +180,8 @@ ROWS = (
          "§3.1, main.tex l.177–181, PDF p.3",
          "if the distribution $Q$ is light-tailed and $d = D_{KL}(P \\| Q)$ is bounded, then "
          "$\\mu_P$ is bounded, and $\\mu_P - \\mu_Q \\to 0$ as $d \\to 0$",
-         "theorem2", "theorems", "thm2-error",
-         "largest relative error of the normal frontier against $\\mu + \\sigma\\sqrt{2d}$",
+         "theorem2", "theorems", "thm2-exponential-frontier",
+         "largest mean at KL at most 1 nat, standard exponential $Q$ (mean 1)",
          uses=("defs",), erratum="errata-theorem-2-proof"),
     _row("thm3", "Theorem 3", "Thm 3",
          "the construction of Theorem 1 for policies in a deterministic MDP with Markovian "
@@ -208,7 +208,7 @@ ROWS = (
          "If $U=X+V$ with $X$ and $V$ both light-tailed and $V$ unbounded, and the "
          "distribution of U is continuous, … then "
          "$\\lim_{\\beta \\to 0^+} \\mathbb E[V(\\pi^*(\\beta))] = \\infty$",
-         "theorem4", "theorems", "thm4-utility",
+         "theorem4", "theorems", "thm4-normal-utility",
          "utility of the optimum at the smallest $\\beta$ computed, normal error and utility",
          uses=("defs",), erratum="errata-theorem-4"),
     _row("thm5", "Theorem 5", "Thm 5",
@@ -265,8 +265,8 @@ ROWS = (
          "For our purposes, a distribution of reward or error is effectively heavy-tailed if "
          "it takes on sufficiently large values and is well-modeled by a heavy-tailed "
          "distribution on its support.",
-         "theorem3", "details", "fn-finite-mean",
-         "mean return reached on the finite token tree"),
+         "theorem3", "details", "fn-finite-best-h17",
+         "largest mean return at summed KL 0.01, binary tree of depth 17, Student-t (3) returns"),
     _row("figA1", "Figure A.1", "",
          "the illustration of Theorem 1: Student-t (3), tail upweighted to $t^{-0.8}$",
          "App. A.1, main.tex l.414–421, PDF p.10",
@@ -349,7 +349,7 @@ ROWS = (
          "reward and log-probability of the 40 ACG-optimized inputs",
          "App. B, main.tex l.684–689, PDF p.18",
          "Reward and log-probability for ACG-optimized inputs to Starling 7B-alpha.",
-         "reward_models", "experiments", "figB2-max",
+         "reward_models", "experiments", "figB2-highest",
          "highest of the ACG rewards the authors published",
          uses=("tab1",), erratum="errata-acg-input",
          note="The rewards are the authors' published numbers; the log-probabilities need "
@@ -369,7 +369,7 @@ ROWS = (
          "§4.1, main.tex l.310, PDF p.5–6",
          "both the Pythia model on random inputs … and Starling 7B-alpha on Llama-generated "
          "inputs … appear approximately normal and, therefore, light-tailed",
-         "diagnostics", "experiments", "diag-calibration-hill",
+         "diagnostics", "experiments", "diag-calibration-hill-exponential",
          "Hill level of an exponential tail at the sample size of Figure 1"),
     _row("figB3", "Figure B.3", "Fig B.3",
          "best-of-$N$ on synthetic pairs: utility rises then falls for heavy-tailed error, "
@@ -377,8 +377,8 @@ ROWS = (
          "App. B.1, main.tex l.691–707, PDF p.18–19",
          "In $5$ of $6$ cases when $X$ is lognormal or student-t, $V$ first increases then "
          "starts to decline around $N=10^2$ or $10^3$.",
-         "best_of_n", "experiments", "figB3-peak-n",
-         "$N$ at the peak of utility, normal $V$, Student-t (3) error",
+         "best_of_n", "experiments", "figB3-t10t5-n",
+         "$N$ at the peak of utility, Student-t (10) utility, Student-t (5) error",
          uses=("thm5", "thm6"), erratum="errata-figure-b3"),
     _row("figB4", "Figure B.4", "Fig B.4",
          "PPO with a heavy-tailed bonus for one token: the proxy explodes, the text "
@@ -386,7 +386,7 @@ ROWS = (
          "App. B.2, main.tex l.709–734, PDF p.19–20",
          "proxy reward reaches values $>10^9$, demonstrating that the basic pattern of "
          "catastrophic Goodhart can occur in RLHF under conditions of heavy-tailed error",
-         "policy_gradient", "experiments", "figB4-utility",
+         "policy_gradient", "experiments", "figB4-heavy-utility",
          "utility of the analogue's final policy, heavy-tailed error",
          uses=("cor1",),
          note="The run needs Pythia 1B, OpenRLHF and GPUs; its configuration is not in the "
@@ -414,29 +414,29 @@ ROWS = (
          "Adjusting the policy to increase $\\mathbb E[U]$ without increasing KL increase the "
          "severity of hacking while decreasing either frequency of hacking or quality of "
          "responses.",
-         "remedies", "discussion", "disc-three-knob-quality",
-         "quality at the best reward of the three-knob model"),
+         "remedies", "discussion", "disc-three-knob-quality-drop",
+         "factor by which quality falls along the three-knob sweep (frequency falls less)"),
     _row("disc-quantilizer", "Post: odds-ratio cap", "",
          "capping the odds ratio (as quantilizers do) keeps utility positive",
          "the post, section “Goodhart seems preventable”",
          "capping the maximum odds ratio for any action (similar to quantilizers) still "
          "results in positive utility",
-         "remedies", "discussion", "disc-quantilizer-gain",
-         "largest utility gain of a quantilizer, heavy-tailed error"),
+         "remedies", "discussion", "disc-quantilizer-best",
+         "largest utility of a quantilizer along the sweep, heavy-tailed error"),
     _row("disc-bounded-reward", "§5.1, §5.4, bounded reward", "",
          "a light-tailed or bounded reward prevents catastrophic Goodhart",
          "§5.1, main.tex l.337, PDF p.7; §5.4, l.355–361, p.8",
          "Catastrophic Goodhart can be prevented by using a light-tailed or bounded reward "
          "function.",
-         "remedies", "discussion", "disc-bounded-reward-clipped",
+         "remedies", "discussion", "disc-bounded-reward-clip",
          "utility with the clipped reward at the smallest $\\beta$"),
     _row("disc-occupancy", "§2.3, occupancy measures", "",
          "the weakness of the KL holds for state occupancy measures too",
          "§2.3, main.tex l.154, PDF p.3",
          "Our results show an inherent weakness of KL divergence, including when applied to "
          "state occupancy measure.",
-         "remedies", "discussion", "disc-occupancy-kl",
-         "occupancy KL of the cliff example (nats)"),
+         "remedies", "discussion", "disc-occupancy-cliff-sum",
+         "summed (trajectory) KL of the cliff example (nats)"),
     _row("disc-stronger", "§5.3, stronger optimization", "",
          "a search of all token sequences might still find heavy-tailed reward",
          "§5.3, main.tex l.353, PDF p.8",

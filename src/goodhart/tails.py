@@ -41,7 +41,7 @@ def log1mexp(log_p):
     >>> float(log1mexp(-1e-20))
     -46.051701859880914
     """
-    log_p = np.asarray(log_p, dtype=float)
+    log_p = _checks.real(log_p, "log_p", high=0.0, finite=False)
     with np.errstate(divide="ignore"):
         out = np.where(
             log_p > LOG_HALF, np.log(-np.expm1(np.minimum(log_p, 0.0))), np.log1p(-np.exp(log_p))
@@ -81,7 +81,8 @@ def log_sf(q, t):
     # failing (an underflow, or 1 - F(t) rounding to 0): integrate the density instead.
     broken = (flat_t >= q.median()) & (flat_t < hi) & ~((out < 0) & (out > -np.inf))
     for i in np.flatnonzero(broken):
-        out[i] = _log_tail_by_density(q, float(flat_t[i]), +1)
+        with _checks.named("t"):
+            out[i] = _log_tail_by_density(q, float(flat_t[i]), +1)
     return _checks.like(out, t)
 
 
@@ -108,7 +109,8 @@ def log_cdf(q, t):
     # Below the median log F < 0 is finite inside the support; -inf or NaN is an underflow.
     broken = ~np.atleast_1d(upper) & (flat_t > q.support()[0]) & ~(flat_out > -np.inf)
     for i in np.flatnonzero(broken):
-        flat_out[i] = _log_tail_by_density(q, float(flat_t[i]), -1)
+        with _checks.named("t"):
+            flat_out[i] = _log_tail_by_density(q, float(flat_t[i]), -1)
     return _checks.like(flat_out, t)
 
 
@@ -153,7 +155,8 @@ def decay_rate(q, x):
     0.5
     """
     x = _checks.real(x, "x", low=0.0, low_open=True)
-    return _checks.like(-np.asarray(log_sf(q, x)) / x, x)
+    with _checks.named("x"):
+        return _checks.like(-np.asarray(log_sf(q, x)) / x, x)
 
 
 def hazard_rate(q, x):
@@ -167,7 +170,7 @@ def hazard_rate(q, x):
     """
     _checks.law(q, "q")
     x = _checks.real(x, "x")
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"), _checks.named("x"):
         out = np.exp(np.asarray(q.logpdf(x)) - np.asarray(log_sf(q, x)))
     return _checks.like(out, x)
 
@@ -304,7 +307,8 @@ def subexponential_ratio(q, x):
         log_ratio = shift + np.log(2.0 * body + np.exp(log_corner - shift))
         return np.inf if log_ratio > LOG_MAX else np.exp(log_ratio)
 
-    return _checks.like(np.vectorize(one, otypes=[float])(x), x)
+    with _checks.named("x"):
+        return _checks.like(np.vectorize(one, otypes=[float])(x), x)
 
 
 # Right tails of scipy's families with unbounded support, as functions of the *standard*
@@ -369,6 +373,7 @@ def standard_form(q):
 
 def _family_tail(q):
     """``(radius, subexponential)`` of the right tail of ``q``, or a ValueError."""
+    _checks.law(q, "q")
     if np.isfinite(q.support()[1]):
         return np.inf, False
     name, shapes, _, scale = standard_form(q)

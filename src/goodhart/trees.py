@@ -368,7 +368,8 @@ def _generator(rng):
 def child_values(tree, level, below, sequence_values):
     """The ``(k**level, actions)`` matrix of the values each action of a level's prefixes leads to.
 
-    The building block of backward passes (``mdp``, ``rl`` and :func:`policy_kl` use it):
+    The building block of backward passes (``mdp``, ``rl`` and :func:`policy_kl` use it).
+
     Parameters
     ----------
     tree : TokenTree
@@ -435,7 +436,7 @@ def uniform_policy(tree, *, end_probability=None):
 
 
 def random_policy(tree, *, concentration=1.0, rng=None):
-    """A random policy: ``pi(. | s)`` drawn from a symmetric Dirichlet at every prefix.
+    """A random policy: its action law ``pi(s)`` at every prefix drawn from a symmetric Dirichlet.
 
     Parameters
     ----------
@@ -652,7 +653,7 @@ def value_distribution(tree, policy, values):
 
 
 def kl_by_state(tree, policy, base):
-    """``D(pi(. | s) || pi0(. | s))`` at every prefix ``s`` (nats; ``0 log 0 = 0``).
+    """The action-law KL ``D(pi(s) || pi0(s))`` at every prefix ``s`` (nats; ``0 log 0 = 0``).
 
     Computed by ``goodhart.divergences.discrete_kl`` along the action axis (rounding noise
     below 0 set to 0); ``inf`` where ``pi`` puts mass on an action that ``pi0`` never takes.
