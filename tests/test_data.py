@@ -98,6 +98,22 @@ def test_provenance_note():
     assert "shared" not in text
 
 
+def test_path_is_the_verified_file(tmp_path, monkeypatch):
+    for name in data.names():
+        where = data.path(name)
+        assert where.is_absolute() and where.name == data.DATASETS[name].file
+        assert hashlib.sha256(where.read_bytes()).hexdigest() == DIGESTS[where.name]
+    assert np.array_equal(np.load(data.path("llama_starling")), data.load("llama_starling"))
+    shutil.copy(data._root() / "acg_rewards.tsv", tmp_path / "acg_rewards.tsv")
+    with open(tmp_path / "acg_rewards.tsv", "a") as stream:
+        stream.write("40\t1.0\n")
+    monkeypatch.setattr(data, "_root", lambda: tmp_path)
+    with pytest.raises(ValueError, match="acg_rewards.tsv: SHA-256"):
+        data.path("acg_rewards")
+    with pytest.raises(ValueError, match="name must be one of"):
+        data.path("pythia")
+
+
 def test_found_from_any_working_directory(tmp_path):
     code = "from goodhart import data; print(data.load('acg_rewards').reward.size)"
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,

@@ -209,6 +209,47 @@ def test_calibrate_agrees_with_the_one_sample_functions():
     assert result.se.light == pytest.approx(math.sqrt(light * (1 - light) / replicates))
 
 
+def test_bend_null_range_is_where_the_reading_switches():
+    """The range's quantiles against a Monte Carlo of exponential samples and the readings."""
+    rng = np.random.default_rng(21)
+    n, replicates = 400, 2000
+    low, high = d.bend_null_range(n)
+    tests = [d.exponential_bend(row) for row in rng.exponential(size=(replicates, n))]
+    ratios = np.array([t.ratio for t in tests])
+    readings = [d.bend_reading(t) for t in tests]
+    assert [r == "heavier" for r in readings] == list(ratios > high)
+    assert [r == "lighter" for r in readings] == list(ratios < low)
+    for fraction in (np.mean(ratios > high), np.mean(ratios < low)):
+        assert abs(fraction - 0.025) < 4 * math.sqrt(0.025 * 0.975 / replicates)
+    # Vectorized over n, and the Beta law's quantiles written out with scipy's beta directly.
+    lows, highs = d.bend_null_range([400, 30000], level=0.1)
+    k, m = 173, 15000
+    assert lows[1] == pytest.approx(stats.beta(k, m - k).ppf(0.05) * m / k, rel=1e-12)
+    assert highs[0] == pytest.approx(stats.beta(20, 180).ppf(0.95) * 10, rel=1e-12)
+
+
+def test_condition_on_top_against_the_discrete_kl():
+    from goodhart.divergences import discrete_kl
+
+    rng = np.random.default_rng(22)
+    x = rng.normal(size=50)
+    c = d.condition_on_top(x, np.arange(1, 51))
+    order = np.argsort(-x)
+    for k in (1, 7, 50):
+        p = np.zeros(50)
+        p[order[:k]] = 1 / k
+        assert c.kl[k - 1] == pytest.approx(discrete_kl(p, np.full(50, 1 / 50)), rel=1e-12)
+        assert c.mean[k - 1] == pytest.approx(math.fsum(sorted(x)[-k:]) / k, rel=1e-12)
+        assert c.gain[k - 1] == pytest.approx(c.mean[k - 1] - math.fsum(x) / 50, abs=1e-12)
+    assert c.kl[-1] == 0.0 and abs(c.gain[-1]) < 1e-12
+    one = d.condition_on_top(x, 3)
+    assert isinstance(one.kl, float) and one.k == 3 and one.mean == c.mean[2]
+    with pytest.raises(ValueError, match="k must be at most the sample size 50"):
+        d.condition_on_top(x, 51)
+    with pytest.raises(ValueError, match="k must be"):
+        d.condition_on_top(x, 0.5)
+
+
 def test_readings_on_clear_cases():
     rng = np.random.default_rng(3)
     assert d.bend_reading(d.exponential_bend(rng.normal(size=30000))) == "lighter"
@@ -426,6 +467,14 @@ def test_report_figure_with_the_authors_figure_2_convention_and_extreme_data():
     figure = d.report_figure(x, k=k, centred=False)
     assert np.array_equal(figure.axes[3].lines[0].get_ydata(),
                           d.hill_estimator(x, k, centred=False).gamma)
+    from matplotlib.figure import Figure
+
+    given = Figure()
+    assert d.report_figure(x, figure=given) is given and len(given.axes) == 4
+    with pytest.raises(ValueError, match="figure must be an empty matplotlib Figure"):
+        d.report_figure(x, figure=given)
+    with pytest.raises(ValueError, match="figure must be"):
+        d.report_figure(x, figure="figure.png")
     huge = d.report_figure(x * 1e307)  # no overflow warning (warnings are errors here)
     huge.savefig(io.BytesIO(), format="png")
     assert huge.axes[0].get_xlabel() == "reward (units of 1e307)"

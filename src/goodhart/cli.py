@@ -2,8 +2,9 @@
 
 ``goodhart-diagnostics rewards.npy --out report.png`` (or ``python -m goodhart.diagnostics``)
 prints :func:`goodhart.diagnostics.summary` of the samples, or its numbers as JSON with
-``--json``, and writes the paper's four panels (:func:`goodhart.diagnostics.report_figure`)
-as a PNG image.
+``--json``, and writes four panels modelled on the paper's Figures 1 and 2
+(:func:`goodhart.diagnostics.report_figure`, on the book's convention: Hill estimates of the
+centred samples, ``k`` up to ``n^0.5``) as a PNG image.
 
 A file is read by what its first bytes say it is, not by its name: a ``.npy`` array, a ``.npz``
 archive holding one array, or UTF-8 text (a byte-order mark is allowed) with one value a line,
@@ -341,7 +342,7 @@ def _parser(prog):
         allow_abbrev=False,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Tail diagnostics for a file of reward samples: the paper's four panels\n"
+            "Tail diagnostics for a file of reward samples: four panels like the paper's\n"
             "(histogram, normal and exponential probability plots, Hill estimates)\n"
             "and a summary of what they do and do not support."
         ),

@@ -1,10 +1,14 @@
-"""Tail diagnostics for a sample of rewards (the paper's section 5), their null laws and power.
+"""Tail diagnostics for a sample of rewards (the paper's section 4.1), their null laws and power.
 
 Four views of one sample, drawn as the paper's authors drew them (their scripts
-``plots_random_starling.py`` and ``plots_from-llama_starling.py``): a histogram, a normal
-probability plot, an exponential probability plot of the values above the mean, and Hill
-estimates ``gamma(k)`` with standard errors ``gamma(k) / sqrt(k)`` over ``k`` from ``n^0.1`` to
-``n^0.5``, on the samples centred on their mean, positive part kept.
+``plots_random_starling.py`` for Figure 1 and ``plots_from-llama_starling.py`` for Figure 2): a
+histogram, a normal probability plot, an exponential probability plot of the values above the
+mean, and Hill estimates ``gamma(k)`` with standard errors ``gamma(k) / sqrt(k)``. The two
+scripts differ in the Hill panel: Figure 1's centres the samples on their mean (positive part
+kept) and runs ``k`` over ``np.arange(int(n**0.1), int(n**0.5))``; Figure 2's takes the positive
+samples themselves and runs ``k`` to ``int(n**0.6) - 1``. The book's one convention is the
+first, centred, with ``k`` the integers in ``[n^0.1, n^0.5]`` (:func:`hill_k_range`); both of
+the authors' are available (``centred=False``, ``authors=True``, ``high=0.6``).
 
 Two of the views become tests with exact null laws, so that "the plot bends" has a precise
 meaning and a p-value. Both rest on Renyi's representation: for the order statistics
@@ -566,8 +570,9 @@ def _bend(tail):
 def hill_trend(samples):
     """Test whether the Hill estimates fall toward 0 deeper in the tail (a light tail's sign).
 
-    Compares ``gamma(j)`` with ``gamma(k)`` for ``k = floor(n^0.5)`` (the paper's largest) and
-    ``j = round(n^0.3)`` (the middle of its range on a log scale). ``p_below`` small: the fall
+    Compares ``gamma(j)`` with ``gamma(k)`` for ``k = floor(n^0.5)`` (the largest ``k`` of the
+    book's range; the authors' Figure 1 stops at ``int(n^0.5) - 1``) and ``j = round(n^0.3)``
+    (the middle of the range on a log scale). ``p_below`` small: the fall
     is too steep for an exact power-law tail.
 
     Parameters
@@ -618,6 +623,40 @@ def exponential_bend(samples):
     return _bend(_tail(samples, MIN_SAMPLES))
 
 
+def bend_null_range(n, level=LEVEL):
+    """The range an exponential tail keeps the bend ratio of :func:`exponential_bend` in.
+
+    Under an exponential tail above the median the ratio is ``(m / k) Beta(k, m - k)`` with
+    ``k = floor(n^0.5)``, ``m = n // 2``; its ``level / 2`` and ``1 - level / 2`` quantiles are
+    where :func:`bend_reading` switches to "lighter" and "heavier".
+
+    Parameters
+    ----------
+    n : int or array_like of int
+        Sample sizes, at least ``MIN_SAMPLES``.
+    level : float
+        In (0, 1).
+
+    Returns
+    -------
+    (float, float) or (ndarray, ndarray)
+        The lower and upper critical ratios.
+
+    Examples
+    --------
+    >>> low, high = bend_null_range(30000)
+    >>> print(f"{low:.3f} {high:.3f}")
+    0.857 1.153
+    """
+    sizes = _checks.whole(n, "n", low=MIN_SAMPLES)
+    level = float(_checks.probability(level, "level"))
+    k = np.floor(np.sqrt(sizes))
+    m = np.floor(sizes / 2)
+    low = stats.beta.ppf(level / 2, k, m - k) * m / k
+    high = stats.beta.isf(level / 2, k, m - k) * m / k
+    return _checks.like(low, sizes), _checks.like(high, sizes)
+
+
 def hill_reading(test):
     """``"light"`` if the Hill estimates fall significantly toward 0, else ``"power law"``.
 
@@ -649,6 +688,73 @@ def bend_reading(test):
 def _test(test):
     if not isinstance(test, MeanExcessTest):
         raise ValueError(f"test must be a MeanExcessTest, got {type(test).__name__}")
+
+
+# Conditioning a sample on its top values.
+
+
+@dataclass(frozen=True)
+class TopConditioning:
+    """A sample conditioned on its ``k`` largest values: what it costs and what it gains.
+
+    Attributes
+    ----------
+    k : int or ndarray
+        How many of the largest values are kept.
+    kl : float or ndarray
+        ``log(n / k)`` nats: the KL divergence of the uniform law on the top ``k`` from the
+        uniform law on the whole sample (the empirical best-of-``n/k`` cost).
+    mean : float or ndarray
+        Mean of the top ``k`` values.
+    gain : float or ndarray
+        ``mean`` minus the mean of the whole sample.
+    """
+
+    k: object
+    kl: object
+    mean: object
+    gain: object
+
+
+def condition_on_top(samples, k):
+    """Condition a sample on its ``k`` largest values: the KL it costs and the mean it gains.
+
+    The empirical law of the sample is the base policy; keeping only its top ``k`` values
+    (ties broken by position) is the policy "condition on being among the best ``k``", whose KL
+    from the base is exactly ``log(n / k)``. This is the comparison of the paper's section 4.1
+    ("far less than can be obtained with the same KL divergence by conditioning"), within the
+    range a sample reaches: at most ``log n`` nats.
+
+    Parameters
+    ----------
+    samples : array_like
+        One-dimensional, finite, at least 2 values.
+    k : int or array_like of int
+        From 1 to the sample size.
+
+    Returns
+    -------
+    TopConditioning
+        Floats for a scalar ``k``, arrays of its shape otherwise.
+
+    Examples
+    --------
+    >>> c = condition_on_top([1.0, 4.0, 2.0, 3.0], 2)
+    >>> print(f"{c.kl:.6f} {c.mean} {c.gain}")
+    0.693147 3.5 1.0
+    """
+    x = require_samples(samples)
+    k_array = _checks.whole(k, "k", low=1)
+    if np.any(k_array > x.size):
+        raise ValueError(f"k must be at most the sample size {x.size}, got {k_array.max():.0f}")
+    k_int = k_array.astype(np.int64)
+    top_sums = np.cumsum(-np.sort(-x))  # partial sums of the largest values
+    means = top_sums[k_int - 1] / k_int
+    gain = means - np.mean(x)
+    kl = np.log(x.size / k_int)
+    if k_int.ndim == 0:
+        return TopConditioning(int(k_int), float(kl), float(means), float(gain))
+    return TopConditioning(k_int, kl, means, gain)
 
 
 # The report: numbers, text, figure.
@@ -923,7 +1029,7 @@ def draw_report(axes, samples, *, color=None, label=None, k=None, centred=True,
         hist.set_title(label, loc="left")
 
 
-def report_figure(samples, title=None, *, k=None, centred=True):
+def report_figure(samples, title=None, *, k=None, centred=True, figure=None):
     """The paper's four-panel report as a matplotlib ``Figure`` (no pyplot state involved).
 
     The paper's layout: a 2 x 2 grid, histogram and normal probability plot on top,
@@ -937,10 +1043,15 @@ def report_figure(samples, title=None, *, k=None, centred=True):
     k, centred
         Passed to :func:`draw_report` (``k=hill_k_range(n, high=0.6, authors=True)`` and
         ``centred=False`` redraw the Hill panel of the paper's Figure 2 as the authors did).
+    figure : matplotlib.figure.Figure, optional
+        An empty figure to draw into, such as ``plt.figure(figsize=...)`` in a notebook, where
+        ``plt.show()`` then displays it; by default a new ``Figure`` of the book's size, not
+        known to pyplot (for scripts and the command line).
 
     Returns
     -------
     matplotlib.figure.Figure
+        ``figure`` if given.
 
     Examples
     --------
@@ -951,9 +1062,14 @@ def report_figure(samples, title=None, *, k=None, centred=True):
     """
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(9.0, 7.0), layout="constrained")
-    axes = figure.subplots(2, 2).ravel()
+    from goodhart.plotting import figsize
+
     x = require_samples(samples, MIN_SAMPLES)
+    if figure is None:
+        figure = Figure(figsize=figsize(2, 2, aspect=0.75), layout="constrained")
+    elif not isinstance(figure, Figure) or figure.axes:
+        raise ValueError(f"figure must be an empty matplotlib Figure, got {figure!r}")
+    axes = figure.subplots(2, 2).ravel()
     draw_report(axes, x, k=k, centred=centred)
     hill_k = hill_k_range(x.size) if k is None else np.asarray(k)
     titles = [

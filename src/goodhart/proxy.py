@@ -77,6 +77,9 @@ _SHARE = 1e-4
 # best-of-n's inner integrals, whose results are good to about 1e-7: a looser tolerance
 _BEST_RTOL, _BEST_SHARE = 1e-9, 1e-1
 _MAX_ROUNDS = 40
+# What is left on pieces that did not converge: silent below _WARN_ABOVE (relative), a
+# RuntimeWarning up to _RAISE_ABOVE, an ArithmeticError beyond (the tilting module's contract).
+_WARN_ABOVE, _RAISE_ABOVE = 1e-9, 1e-6
 _MAX_PIECES = 2000
 
 # Best-of-n's outer grid in the logit z of a quantile-like map of U: from -_LOWER (below it
@@ -84,6 +87,7 @@ _MAX_PIECES = 2000
 # step of _STEP (or finer, where halving it still changes the result).
 _LOWER, _UPPER, _STEP = 15.0, 25.0, 0.25
 _OUTER_AGREEMENT = 1e-4  # largest |E[V]| change from halving the step at which it is accepted
+_EXTEND = 5.0  # how far the grid grows at an end that holds too much of the law
 _MASS_TOLERANCE = 1e-6  # largest allowed |total mass - 1| of the law of the maximum on the grid
 _END_TOLERANCE = 1e-9  # largest allowed share of that law at either end of the grid
 
@@ -230,20 +234,28 @@ class Proxy:
         upper = flat <= 0.5  # solve where the probability is the small one: no rounding to 1
         target = np.where(upper, np.log(flat), np.log1p(-flat))
         lo, hi, t = self._isf_bracket(upper, target)
+        open_ = np.ones(t.size, dtype=bool)
         for _ in range(100):
-            gap, slope = np.empty_like(t), np.empty_like(t)
-            for side, kernel, sign in ((upper, "tail", -1.0), (~upper, "cdf", 1.0)):
+            rows = np.flatnonzero(open_)
+            gap, slope = np.empty(rows.size), np.empty(rows.size)
+            side_of = upper[rows]
+            for side, kernel, sign in ((side_of, "tail", -1.0), (~side_of, "cdf", 1.0)):
                 if side.any():
-                    values = self._integrals(t[side], (kernel, "density"))
-                    gap[side] = values[kernel] - target[side]
+                    values = self._integrals(t[rows[side]], (kernel, "density"))
+                    gap[side] = values[kernel] - target[rows[side]]
                     slope[side] = sign * np.exp(values["density"] - values[kernel])
-            increasing = np.where(upper, gap < 0, gap > 0)  # t lies above the answer
-            hi, lo = np.where(increasing, t, hi), np.where(increasing, lo, t)
-            new = t - gap / slope
-            new = np.where((new > lo) & (new < hi), new, 0.5 * (lo + hi))
-            done = np.abs(new - t) <= 1e-14 * (1 + np.abs(t))
-            t = new
-            if np.all(done):
+            above = np.where(side_of, gap < 0, gap > 0)  # t lies above the answer
+            hi[rows] = np.where(above, t[rows], hi[rows])
+            lo[rows] = np.where(above, lo[rows], t[rows])
+            new = t[rows] - gap / slope
+            new = np.where((new > lo[rows]) & (new < hi[rows]), new, 0.5 * (lo[rows] + hi[rows]))
+            # done when the step is at the integrals' own accuracy (a relative 1e-13 of the
+            # probability) or the bracket has closed to rounding
+            done = (np.abs(gap) <= 1e-13) | (np.abs(new - t[rows]) <= 1e-14 * (1 + np.abs(t[rows])))
+            done |= hi[rows] - lo[rows] <= 4e-16 * (1 + np.abs(t[rows]))
+            t[rows] = np.where(np.abs(gap) <= 1e-13, t[rows], new)
+            open_[rows[done]] = False
+            if not open_.any():
                 break
         else:
             raise ArithmeticError("isf: Newton's method did not converge")
@@ -407,6 +419,20 @@ class Proxy:
         z = np.arange(-_LOWER, top + step / 2, step)
         nodes = self._outer_nodes(z)
         previous = _law_of_the_best(n, nodes, step, infinite_error)
+        # a law whose tails are far from the comonotone map's may leave mass beyond an end of
+        # the grid: extend the grid there, a few units at a time
+        for _ in range(8):
+            low, high = previous.end_shares
+            if max(low.max(), high.max()) <= _END_TOLERANCE / 10:
+                break
+            more = np.arange(1, int(_EXTEND / step) + 1) * step
+            new_z = np.concatenate([z[0] - more[::-1]] * bool(low.max() > _END_TOLERANCE / 10)
+                                   + [z] + [z[-1] + more] * bool(high.max() > _END_TOLERANCE / 10))
+            new_nodes = self._outer_nodes(np.setdiff1d(new_z, z))
+            order = np.argsort(np.concatenate([z, np.setdiff1d(new_z, z)]))
+            nodes = {key: np.concatenate([nodes[key], new_nodes[key]])[order] for key in nodes}
+            z = np.sort(new_z)
+            previous = _law_of_the_best(n, nodes, step, infinite_error)
         # each n keeps the first rule that agrees with the one before it, so that its value
         # does not depend on the other n asked
         utility, proxy = np.full(n.size, np.nan), np.full(n.size, np.nan)
@@ -467,6 +493,12 @@ class Proxy:
         See :func:`goodhart.tilting.penalized_optimum`, which this calls.
         """
         return tilting.penalized_optimum(utility=self.utility, error=self.error, beta=beta)
+
+    def report(self, **options):
+        """What every result of the book says for this pair: :func:`goodhart.report.report`."""
+        from goodhart.report import report  # report builds on this module
+
+        return report(self, **options)
 
     def sample(self, size, rng=None):
         """``size`` independent draws of ``(V, X)``, from independent streams of ``rng``.
@@ -549,9 +581,10 @@ def _report_unconverged(rows, open_, errors, totals, sums, kernels, size):
         left = np.bincount(rows[open_], errors[k][:, open_].max(axis=0), size)
         worst = max(worst, float(np.max(left / np.where(total > 0, total, 1.0))))
     message = f"the convolution integrals of U converged only to a relative error of {worst:.1e}"
-    if worst > 1e-6:
+    if worst > _RAISE_ABOVE:
         raise ArithmeticError(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=4)
+    if worst > _WARN_ABOVE:
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
 @dataclass(frozen=True)
@@ -561,7 +594,12 @@ class _OuterRule:
     utility: np.ndarray
     proxy: np.ndarray
     total: np.ndarray  # the mass of the law of the best draw on the grid, per n (1 if resolved)
-    ends: np.ndarray  # the largest share of that mass on a grid end, per n
+    end_shares: tuple  # the shares of that mass on the first and on the last node, per n
+
+    @property
+    def ends(self):
+        """The larger share of the law of the best draw on either end of the grid, per n."""
+        return np.maximum(*self.end_shares)
 
 
 def _law_of_the_best(n, nodes, step, infinite_error):
@@ -576,7 +614,7 @@ def _law_of_the_best(n, nodes, step, infinite_error):
         utility=(mass * nodes["given"]).sum(axis=1),
         proxy=np.full(len(n), np.inf) if infinite_error else (mass * nodes["u"]).sum(axis=1),
         total=np.exp(log_total[:, 0]),
-        ends=np.maximum(mass[:, 0], mass[:, -1]),
+        end_shares=(mass[:, 0], mass[:, -1]),
     )
 
 

@@ -16,6 +16,7 @@ directory. Every load checks the file's SHA-256 against the value recorded here.
 
 import hashlib
 import io
+import pathlib
 from dataclasses import dataclass
 from importlib import resources
 
@@ -180,6 +181,43 @@ def load(name):
     run = np.array([int(row[0]) for row in rows])
     reward = np.array([float(row[1]) for row in rows])
     return AcgRewards(run, reward)
+
+
+def path(name):
+    """Where the shipped file of ``name`` lies on disk, its checksum verified first.
+
+    For tools that read files rather than arrays, such as the command line
+    ``goodhart-diagnostics``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a file whose SHA-256 differs from the recorded one.
+    FileNotFoundError
+        If the package is installed in a form that keeps its files off the file system (a
+        zip archive): use :func:`load` then.
+
+    Examples
+    --------
+    >>> path("random_starling").name
+    'random_starling_reward_values.npy'
+    """
+    dataset = _dataset(name)
+    _verified_bytes(dataset)
+    resource = _root() / dataset.file
+    where = pathlib.Path(str(resource))
+    if not where.is_file():
+        raise FileNotFoundError(f"{dataset.file}: not on the file system (use load({name!r}))")
+    return where
 
 
 def provenance():
