@@ -14,8 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
+from goodhart import Proxy
 from goodhart.divergences import bernoulli_kl
-from goodhart.reweighting import TailReweighting, cheapest_upweighting, upweight_tail
+from goodhart.reweighting import (
+    TailReweighting,
+    cheapest_upweighting,
+    upweight_proxy,
+    upweight_proxy_gaussian,
+    upweight_tail,
+)
 
 THRESHOLDS = [2.0, 10.0, 1e3, 1e6, 1e12]
 DPS = 80  # the Student-t tail below cancels ~24 digits at t = 1e12
@@ -428,3 +435,189 @@ def test_exactly_one_target(kwargs):
 def test_bad_kl(kl):
     with pytest.raises(ValueError, match="^kl must"):
         upweight_tail(stats.t(3), 5.0, kl=kl)
+
+
+# ---------------------------------------------------------------------------------------
+# The corollary: the two blocks on the law of U = X + V
+
+
+def proxy_reference(t, mass, utility_mean=None):
+    """E_P[V], E_P[X], D(P || Q) for X ~ t(3), V | X = e ~ N(g(e), 1), in mpmath at 30 digits.
+
+    Independent (g = 0): integrate over V, with the Student-t(3) tail in closed form,
+    Fbar(a) = 1/2 - (atan(a/s3) + s3 a/(3+a^2))/pi and E[X; X > a] = (3 + a^2)/2 f(a).
+    Dependent: integrate over X, with the normal tail of V given X in closed form.
+    """
+    with mp.workdps(30):
+        s3, t, m = mp.sqrt(3), mp.mpf(t), mp.mpf(mass)
+
+        def density(e):
+            return 6 * s3 / (mp.pi * (3 + e**2) ** 2)
+
+        if utility_mean is None:
+            def sf(a):
+                if a > 0:  # no cancellation far in the right tail
+                    return (mp.atan(s3 / a) - s3 * a / (3 + a**2)) / mp.pi
+                return mp.mpf(1) / 2 - (mp.atan(a / s3) + s3 * a / (3 + a**2)) / mp.pi
+
+            def over(f):
+                return mp.quad(lambda v: mp.npdf(v) * f(v), [-mp.inf, -5, 0, 5, mp.inf])
+
+            tail = over(lambda v: sf(t - v))
+            v_tail = over(lambda v: v * sf(t - v))
+            x_tail = over(lambda v: (3 + (t - v) ** 2) / 2 * density(t - v))
+            mean_v = mp.mpf(0)
+        else:
+            def over(f):
+                cuts = sorted({-mp.inf, -20, 0, 20, t - 20, t - 5, t, t + 5, t + 20, 2 * t + 40,
+                               mp.inf})
+                return mp.quad(lambda e: density(e) * f(e), cuts)
+
+            def w(e):
+                return t - e - utility_mean(e)
+
+            tail = over(lambda e: mp.ncdf(-w(e)))
+            v_tail = over(lambda e: utility_mean(e) * mp.ncdf(-w(e)) + mp.npdf(w(e)))
+            x_tail = over(lambda e: e * mp.ncdf(-w(e)))
+            mean_v = over(utility_mean)
+
+        def blocks(total, upper):
+            return (1 - m) * (total - upper) / (1 - tail) + m * upper / tail
+
+        kl = m * mp.log(m / tail) + (1 - m) * mp.log((1 - m) / (1 - tail))
+        return float(blocks(mean_v, v_tail)), float(blocks(0, x_tail)), float(kl)
+
+
+PROXY = Proxy(utility=stats.norm(), error=stats.t(3))
+
+
+@pytest.mark.parametrize("t", [-30.0, 0.0, 2.0, 20.0, 1e4])
+@pytest.mark.parametrize("mass", [0.3, 1e-3])
+def test_upweight_proxy_against_mpmath(t, mass):
+    utility, error, kl = proxy_reference(t, mass)
+    result = upweight_proxy(PROXY, t, mass)
+    assert result.utility == pytest.approx(utility, rel=1e-9)
+    assert result.error == pytest.approx(error, rel=1e-10)
+    assert result.kl == pytest.approx(kl, rel=1e-10)
+    assert result.proxy == pytest.approx(utility + error, rel=1e-10)
+    assert (result.base_utility, result.base_error) == (0.0, 0.0)
+
+
+def test_upweight_proxy_broadcasts_and_matches_the_scalar_calls():
+    t = np.array([[3.0], [1e6]])
+    mass = np.array([0.2, 1e-5, 0.2])  # repeated values, shape (2, 3) after broadcasting
+    result = upweight_proxy(PROXY, t, mass)
+    assert result.utility.shape == result.kl.shape == result.threshold.shape == (2, 3)
+    for i, j in np.ndindex(2, 3):
+        one = upweight_proxy(PROXY, float(t[i, 0]), float(mass[j]))
+        assert isinstance(one.kl, float)
+        assert result.utility[i, j] == pytest.approx(one.utility, rel=1e-14)
+        assert result.kl[i, j] == pytest.approx(one.kl, rel=1e-14)
+
+
+@pytest.mark.parametrize("t", [2.0, 20.0, 1e4])
+def test_upweight_proxy_gaussian_against_mpmath(t):
+    mass = 0.3
+
+    def g(e):
+        return -mp.tanh(e) if isinstance(e, mp.mpf) else -np.tanh(e)
+
+    utility, error, kl = proxy_reference(t, mass, utility_mean=g)
+    result = upweight_proxy_gaussian(stats.t(3), t, mass, utility_mean=g)
+    assert result.utility == pytest.approx(utility, rel=1e-8)
+    assert result.error == pytest.approx(error, rel=1e-9)
+    assert result.kl == pytest.approx(kl, rel=1e-9)
+    assert result.base_utility == pytest.approx(0.0, abs=1e-12)
+
+
+def test_upweight_proxy_gaussian_against_monte_carlo():
+    """V | X ~ N(-tanh X, 1): E_P[V] by importance weights on 4e5 draws, within 4 SE."""
+    rng = np.random.default_rng(7)
+    n, t, mass = 400_000, 3.0, 0.3
+    x = stats.t(3).rvs(size=n, random_state=rng)
+    v = -np.tanh(x) + rng.standard_normal(n)
+    upper = x + v > t
+    weights = np.where(upper, mass / upper.mean(), (1 - mass) / (1 - upper.mean()))
+    result = upweight_proxy_gaussian(stats.t(3), t, mass, utility_mean=lambda e: -np.tanh(e))
+    for value, draws in ((result.utility, v), (result.error, x)):
+        assert abs(value - np.mean(weights * draws)) < 4 * np.std(weights * draws) / np.sqrt(n)
+
+
+def test_the_two_routes_agree_for_independent_laws():
+    """utility_mean = 0 makes V ~ N(0, sd^2) independent of X: the Proxy engine's answer."""
+    t, mass = np.array([1.0, 30.0, 1e5]), 0.05
+    engine = upweight_proxy(Proxy(utility=stats.norm(0, 2), error=stats.t(3)), t, mass)
+    dedicated = upweight_proxy_gaussian(stats.t(3), t, mass, utility_mean=lambda e: 0 * e,
+                                        utility_sd=2.0)
+    for name in ("log_tail", "utility", "error", "kl"):
+        np.testing.assert_allclose(getattr(dedicated, name), getattr(engine, name), rtol=1e-8)
+
+
+def test_upweight_proxy_bad_input():
+    with pytest.raises(ValueError, match="proxy"):
+        upweight_proxy(stats.t(3), 5.0, 0.1)
+    with pytest.raises(ValueError, match="proxy"):
+        upweight_proxy(Proxy(utility=stats.norm(), error=stats.cauchy()), 5.0, 0.1)
+    for mass in (0.0, 1.0, np.nan):
+        with pytest.raises(ValueError, match="mass"):
+            upweight_proxy(PROXY, 5.0, mass)
+    with pytest.raises(ValueError, match="t"):
+        upweight_proxy(PROXY, np.nan, 0.1)
+    bounded = Proxy(utility=stats.uniform(), error=stats.uniform())
+    for t in (0.0, -1.0, 2.0, 3.0):  # outside the support (0, 2) of U
+        with pytest.raises(ValueError, match="t must lie"):
+            upweight_proxy(bounded, t, 0.1)
+
+
+def test_upweight_proxy_gaussian_bad_input():
+    g = np.tanh
+    with pytest.raises(ValueError, match="error"):
+        upweight_proxy_gaussian(stats.cauchy(), 5.0, 0.1, utility_mean=g)
+    for mass in (0.0, 1.0, -0.5, 2.0):
+        with pytest.raises(ValueError, match="mass"):
+            upweight_proxy_gaussian(stats.t(3), 5.0, mass, utility_mean=g)
+    for sd in (0.0, -1.0, np.nan):
+        with pytest.raises(ValueError, match="utility_sd"):
+            upweight_proxy_gaussian(stats.t(3), 5.0, 0.1, utility_mean=g, utility_sd=sd)
+    with pytest.raises(ValueError, match="utility_mean"):
+        upweight_proxy_gaussian(stats.t(3), 5.0, 0.1, utility_mean=0.0)
+    with pytest.raises(ValueError, match="utility_mean"):
+        upweight_proxy_gaussian(stats.t(3), 5.0, 0.1, utility_mean=lambda e: e * np.nan)
+    with pytest.raises(ValueError, match="t = 1e"):
+        upweight_proxy_gaussian(stats.t(3), 1e120, 0.1, utility_mean=g)
+
+
+# ---------------------------------------------------------------------------------------
+# The paper's Figure A.1: the authors' script, goodhart_kl_theorem_graph.py
+
+
+def test_figure_a1_matches_the_authors_script():
+    """The script's own formulas on every 7th of its 50 frames (t from 1.5 to 100, t^-0.8):
+    E_P[X] = left * E[X; X < t] + right * E[X; X > t] by ``t.expect`` and the KL
+    F log(left) left + Fbar right log(right), with left, right the two density factors."""
+    q, df = stats.t(3), 3
+    threshold = np.geomspace(1.5, 100, 50)[::7]
+    left = (1 - 1 / threshold**0.8) / stats.t.cdf(threshold, df)
+    right = (1 / threshold**0.8) / (1 - stats.t.cdf(threshold, df))
+    mean = [stats.t.expect(lambda x: x, args=(df,), ub=b) * lf
+            + stats.t.expect(lambda x: x, args=(df,), lb=b) * rf
+            for b, lf, rf in zip(threshold, left, right, strict=True)]
+    kl = (stats.t.cdf(threshold, df) * left * np.log(left)
+          + (1 - stats.t.cdf(threshold, df)) * right * np.log(right))
+    result = upweight_tail(q, threshold, threshold**-0.8)
+    np.testing.assert_allclose(result.mean, mean, rtol=1e-7)
+    np.testing.assert_allclose(result.kl, kl, rtol=1e-9)
+
+
+@pytest.mark.parametrize("target", [{"mass": 1e-3}, {"mean": 2.0}, {"kl": 0.05}])
+def test_retarget_is_a_fresh_call(target):
+    """retarget reuses the blocks' facts; the answer is the one a new call computes."""
+    t = np.array([3.0, 1e3, 1e8])
+    first = upweight_tail(stats.t(3), t, 0.5 * np.ones(3) / t)
+    again, fresh = first.retarget(**target), upweight_tail(stats.t(3), t, **target)
+    for name in ("threshold", "mass", "log_tail", "body_mean", "tail_mean"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(fresh, name))
+    with pytest.raises(ValueError, match="exactly one"):
+        first.retarget(mass=0.1, kl=0.1)
+    with pytest.raises(ValueError, match="mass"):
+        first.retarget(mass=1.5)

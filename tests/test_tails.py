@@ -1,5 +1,7 @@
 """Reference tests of goodhart.tails against closed forms evaluated in mpmath."""
 
+import warnings
+
 import mpmath as mp
 import numpy as np
 import pytest
@@ -132,3 +134,19 @@ def test_threshold_beyond_support_is_rejected():
         tails.tail_mean(stats.uniform(), 1.0)
     with pytest.raises(ValueError, match="lower end of the support"):
         tails.body_mean(stats.expon(), 0.0)
+
+
+@pytest.mark.parametrize("x", [40.0, 1e3, 1e6, 1e12, 1e100])
+def test_light_tail_far_beyond_scipy_both_sides(x):
+    """skewnorm(4) has P(X > x) = 2 Phi(-x) (1 - O(e^{-8 x^2})) far out, where scipy's logsf
+    is -inf and the density's scale (1/x) is below the spacing of doubles near x; the lower
+    tail of skewnorm(-4) is its mirror image. Relative error below 1e-8 (Laplace, first order).
+    """
+    with mp.workdps(40):
+        expected = float(mp.log(2 * mp.ncdf(-mp.mpf(x))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        upper = tails.log_sf(stats.skewnorm(4), x)
+        lower = tails.log_cdf(stats.skewnorm(-4), -x)
+    assert upper == pytest.approx(expected, rel=1e-8, abs=1e-8)
+    assert lower == pytest.approx(expected, rel=1e-8, abs=1e-8)

@@ -20,16 +20,16 @@ Theorem 3 gives it (appendix A.3; the post's Theorem 2):
 :func:`tail_policy` does all three. Where the hypotheses fail: a stochastic transition
 (:func:`chance_sequence_probabilities`: nature, not the policy, picks some tokens) and states
 reached by several paths (:func:`read_off_merged_policy`: a policy of ``(level, count)`` only)
-break ``Tr(pi) = rho``. :func:`proxy_blocks` is the corollary's block law for ``U = X + V``.
+break ``Tr(pi) = rho``. (The corollary's block law for ``U = X + V`` is in
+:mod:`goodhart.reweighting`: ``upweight_proxy``.)
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, stats
 
 from goodhart import _checks, trees
-from goodhart.divergences import bernoulli_kl, discrete_kl
+from goodhart.divergences import discrete_kl
 from goodhart.reweighting import upweight_tail
 
 
@@ -427,102 +427,3 @@ def read_off_merged_policy(tree, rho, *, token):
                                 1.0 / tree.actions)
         policy[rows] = by_state[state]
     return policy
-
-
-# ---------------------------------------------------------------------------------------
-# The corollary: Theorem 2's blocks for the proxy U = X + V.
-
-
-def proxy_blocks(x, t, mass, utility_mean=None, utility_sd=1.0):
-    """Theorem 2's construction with return ``U = X + V`` (the corollary).
-
-    The error is ``X ~ x`` (a frozen distribution) and the utility is normal given the error,
-    ``V | X = e ~ N(utility_mean(e), utility_sd^2)``; the default ``utility_mean = 0`` makes
-    ``V ~ N(0, utility_sd^2)`` independent of ``X``. The policy's law ``P`` puts ``mass`` on
-    ``{U > t}`` and ``1 - mass`` on ``{U <= t}``, keeping the base law's shape in each block.
-    The block moments ``Q(U > t)``, ``E[V; U > t]``, ``E[X; U > t]`` are one quadrature over
-    the error each, with the normal tail of ``V`` in closed form inside.
-    """
-    _checks.finite_mean(x, "x")
-    if not 0 < mass < 1:
-        raise ValueError(f"mass must lie in (0, 1), got {mass!r}")
-    if not utility_sd > 0:
-        raise ValueError(f"utility_sd must be > 0, got {utility_sd!r}")
-    t = float(_checks.real(t, "t"))
-    shift = utility_mean or (lambda e: 0.0 * e)
-
-    def over_error(f):
-        """``E[f(X)]``, split at the median of X and on a geometric grid below t; the pieces
-        nearest t first, each later one to an absolute tolerance relative to the total."""
-        lo, hi = x.support()
-        # geometric cuts on both sides of t resolve the normal kernel's edge below t and the
-        # error's polynomial decay above it, whatever the scale of t
-        steps = 8 * utility_sd * 4.0 ** np.arange(0, 40)
-        below_t = (t - steps)[t - steps > float(x.median())]
-        above_t = (t + steps)[steps < 1e4 * max(abs(t), 1.0)]
-        cuts = sorted({c for c in (float(x.median()), *below_t, *above_t) if lo < c < hi})
-        edges = [lo, *cuts, hi]
-        pieces = sorted(zip(edges[:-1], edges[1:], strict=True),
-                        key=lambda ab: 0.0 if ab[0] <= t <= ab[1] else min(abs(ab[0] - t),
-                                                                            abs(ab[1] - t)))
-
-        def integrand(e):
-            return np.exp(x.logpdf(e)) * f(e)
-
-        def inverted(u, a):
-            """The piece ``(a, inf)`` as ``e = a / u`` on ``(0, 1]``: polynomial tails become
-            smooth near ``u = 0`` at any scale of ``a``."""
-            return integrand(a / u) * a / u**2 if u > 0 else 0.0
-
-        total = 0.0
-        for a, b in pieces:
-            if np.isinf(b) and a > 0:
-                f_ab, a_, b_, args = inverted, 0.0, 1.0, (a,)
-            else:
-                f_ab, a_, b_, args = integrand, a, b, ()
-            total += integrate.quad(f_ab, a_, b_, args=args, epsabs=1e-14 * abs(total),
-                                    epsrel=1e-11, limit=400)[0]
-        return total
-
-    def w(e):
-        """``V > t - e`` in standard units of ``V | X = e``."""
-        return (t - e - shift(e)) / utility_sd
-
-    normal = stats.norm()
-    tail = over_error(lambda e: normal.sf(w(e)))
-    v_tail = over_error(lambda e: shift(e) * normal.sf(w(e)) + utility_sd * normal.pdf(w(e)))
-    x_tail = over_error(lambda e: e * normal.sf(w(e)))
-    # E[V] = E[utility_mean(X)] does not involve t; it may be 0 by symmetry (the two halves
-    # cancel), so it gets an absolute tolerance, small against sd(V)
-    median = float(x.median())
-    mean_v = sum(integrate.quad(lambda e: np.exp(x.logpdf(e)) * shift(e), a, b,
-                                epsabs=1e-14 * utility_sd, epsrel=1e-11, limit=400)[0]
-                 for a, b in ((x.support()[0], median), (median, x.support()[1])))
-    mean_x = float(x.mean())
-
-    def blocks(total, upper):
-        return (1 - mass) * (total - upper) / (1 - tail) + mass * upper / tail
-
-    return ProxyBlocks(
-        t=t, mass=float(mass), tail=tail, utility=blocks(mean_v, v_tail),
-        error=blocks(mean_x, x_tail), kl=float(bernoulli_kl(mass, np.log(tail))),
-        base_utility=mean_v,
-    )
-
-
-@dataclass(frozen=True)
-class ProxyBlocks:
-    """Theorem 2's policy for the proxy ``U = X + V``: expectations under it, and its KL."""
-
-    t: float
-    mass: float  # P(U > t) under the policy
-    tail: float  # Q(U > t) under the base policy
-    utility: float  # E_P[V]
-    error: float  # E_P[X]
-    kl: float  # D(P || Q) = Bernoulli KL between mass and tail
-    base_utility: float  # E_Q[V] under the base policy
-
-    @property
-    def proxy(self):
-        """``E_P[U]``."""
-        return self.utility + self.error
