@@ -63,10 +63,13 @@ site: $(READY)
 	       "the browser test is SKIPPED; the HTML checks still run"
 	$(PYTEST) -n $(JOBS) --dist loadgroup tests/site
 
+# The scorecard reads the other chapters' glued results: it runs after them.
+EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+  --ExecutePreprocessor.timeout=300 --ExecutePreprocessor.record_timing=False \
+  --ExecutePreprocessor.kernel_name=python3
 execute: $(READY)
-	printf '%s\n' $(NOTEBOOKS) | xargs -P 2 -I{} $(BIN)/jupyter nbconvert --to notebook \
-	  --execute --inplace --ExecutePreprocessor.timeout=300 \
-	  --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.kernel_name=python3 {}
+	printf '%s\n' $(filter-out book/scorecard.ipynb,$(NOTEBOOKS)) | xargs -P 2 -I{} $(EXECUTE) {}
+	$(if $(filter book/scorecard.ipynb,$(NOTEBOOKS)),$(EXECUTE) book/scorecard.ipynb)
 
 pdf: $(READY)
 	$(BIN)/jupyter-book build . --all --builder pdflatex

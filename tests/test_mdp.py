@@ -1,4 +1,4 @@
-"""Theorem 2 on token trees: Tr(pi) = rho, the chain rule, and where the hypotheses fail.
+"""Theorem 3 on token trees: Tr(pi) = rho, the chain rule, and where the hypotheses fail.
 
 References: exact rational arithmetic (``fractions``) on small trees, brute-force enumeration of
 the sequences below each prefix, Theorem 1's block KL for the same thresholds, and for the
@@ -136,6 +136,7 @@ def test_tail_policy_is_theorem1_exactly(big_tree, t):
     assert result.per_state_kl == pytest.approx(result.kl / tree.horizon, rel=1e-12)
     expected = upweight_tail(q, result.threshold, mass)
     assert result.kl == pytest.approx(expected.kl, rel=1e-10)
+    assert result.block_mean == pytest.approx(expected.mean, rel=1e-12)
     # the mean return is Theorem 1's mean up to the discretization of q by the leaves
     assert result.mean == pytest.approx(expected.mean, rel=0.05)
 

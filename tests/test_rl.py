@@ -217,6 +217,35 @@ def test_kl_coef_for_target_vectorizes():
                                rtol=1e-9)
 
 
+@pytest.mark.parametrize("budget", [0.01, 0.2, 1.0])
+def test_budget_optimum_is_the_constrained_maximum(budget):
+    """Against an independent solver: SLSQP maximizes E_P[R] over all laws P on the texts
+    with D(P || Tr(pi0)) <= budget; no policy (whose law is some P) can do better."""
+    from scipy import optimize
+
+    rng = np.random.default_rng(11)
+    tree = TokenTree(tokens=2, horizon=2, end_token=True)
+    base = ref.random_policy(tree, rng)
+    reward = random_reward(tree, rng)
+    q = trees.sequence_probabilities(tree, base)
+
+    def kl(p):
+        return float(np.sum(p * np.log(np.maximum(p, 1e-300) / q)))
+
+    solved = optimize.minimize(
+        lambda p: -p @ reward, q, method="SLSQP", bounds=[(0, 1)] * q.size,
+        constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1},
+                     {"type": "ineq", "fun": lambda p: budget - kl(p)}],
+        options={"ftol": 1e-14, "maxiter": 500})
+    assert solved.success
+    best = rl.budget_optimum(tree, base, reward, budget, monitors={"r": reward})
+    assert best.kl == pytest.approx(budget, rel=1e-9)
+    assert best.reward == pytest.approx(-solved.fun, rel=1e-6)
+    assert best.monitors["r"] == pytest.approx(best.reward, rel=1e-12)
+    many = rl.budget_optimum(tree, base, reward, [budget, 2 * budget])
+    assert many.reward.shape == (2,) and many.reward[0] == pytest.approx(best.reward)
+
+
 def test_next_kl_coef_is_ziegler_rule():
     assert rl.next_kl_coef(1.0, 1.1, 1.0) == pytest.approx(1.01)
     assert rl.next_kl_coef(1.0, 10.0, 1.0) == pytest.approx(1.02)  # error clipped at 0.2

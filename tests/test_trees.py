@@ -46,6 +46,27 @@ def test_one_call_one_tree():
 
 @settings(max_examples=40, deadline=None)
 @given(tree=small_trees())
+def test_level_slices_count_the_levels(tree):
+    """The cached level slices: contiguous, of size tokens**level, the same for Python and
+    numpy integers and for whole floats, and unequal trees never share them."""
+    stop = 0
+    for level in range(tree.horizon):
+        rows = tree.prefixes(level)
+        assert (rows.start, rows.stop) == (stop, stop + tree.tokens**level)
+        assert tree.prefixes(np.int64(level)) == tree.prefixes(float(level)) == rows
+        stop = rows.stop
+    assert stop == tree.n_prefixes
+    lengths = range(tree.horizon + 1) if tree.end_token else [tree.horizon]
+    sizes = [tree.sequences(length).stop - tree.sequences(length).start for length in lengths]
+    assert sizes == [tree.tokens**length for length in lengths]
+    assert sum(sizes) == tree.n_sequences
+    assert tree.sequences(np.int64(tree.horizon)) == tree.sequences(tree.horizon)
+    assert tree == TokenTree(tokens=tree.tokens, horizon=tree.horizon, end_token=tree.end_token)
+    assert "slices" not in repr(tree)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tree=small_trees())
 def test_layout_matches_enumeration(tree):
     """Sequence order, prefix rows, lengths, steps, counts and decoding, against the walk."""
     walked = list(ref.walk(tree))
@@ -347,7 +368,7 @@ def test_other_bad_arguments():
     for token in (-1, 2, 1.5, None):
         with pytest.raises(ValueError, match="token"):
             TREE.count(token)
-    for level in (-1, 2):
+    for level in (-1, 2, 0.5, True, np.nan):
         with pytest.raises(ValueError, match="level"):
             TREE.prefixes(level)
     with pytest.raises(ValueError, match="length"):

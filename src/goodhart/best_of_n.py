@@ -17,9 +17,9 @@ from goodhart import _checks
 from goodhart.proxy import BestOfN, Proxy, _quantile
 from goodhart.tails import log1mexp
 
-# The paper's synthetic experiment (its appendix B.1; the authors' best-of-n/bon_synthetic.py):
+# The paper's synthetic experiment (its Appendix B.1; the authors' best-of-n/bon_synthetic.py):
 # utility V with standard deviation 2, error X with unit variance where it has one (Levy has
-# none), lognormal(0, ln 2) shifted by -1.
+# none), lognormal(0, ln 2) shifted by -1 (so its mean is exp((ln 2)^2 / 2) - 1 = 0.27, not 0).
 PAPER_UTILITIES = {"normal": stats.norm(0, 2), "t10": stats.t(10, scale=2 / np.sqrt(10 / 8))}
 PAPER_ERRORS = {
     "normal": stats.norm(),

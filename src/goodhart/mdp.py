@@ -1,9 +1,9 @@
-"""Theorem 2: a policy on a token tree whose return law is Theorem 1's reweighting.
+"""Theorem 3: a policy on a token tree whose return law is Theorem 1's reweighting.
 
 The MDP is a :class:`goodhart.trees.TokenTree`: deterministic transitions (append a token),
 finished sequences as sink states, and a return attached to each sequence, so returns are
-Markovian (a function of the final state). Theorem 2's construction, as the paper's proof of
-its Theorem 3 (final numbering; Theorem 2 in ours) gives it:
+Markovian (a function of the final state). The construction, as the paper's proof of its
+Theorem 3 gives it (appendix A.3; the post's Theorem 2):
 
 1. discretize the return law ``q`` on the sequences (:func:`quantile_returns`: the rarest
    sequences carry the extreme returns) and move the threshold to a boundary between
@@ -13,8 +13,9 @@ its Theorem 3 (final numbering; Theorem 2 in ours) gives it:
    keeping ``Tr(pi0)``'s shape, which is Theorem 1's ``P_t`` for ``q``;
 3. read off ``pi(a | s) = rho(next token a | prefix s)`` (:func:`read_off_policy`), so that
    ``Tr(pi) = rho`` and, by the chain rule, the per-state KL summed along ``pi``'s
-   trajectories equals ``D(rho || Tr(pi0))``, Theorem 1's Bernoulli KL; the paper's
-   per-state *average* (``goodhart.trees.policy_kl(..., per="state")``) is smaller still.
+   trajectories equals ``D(rho || Tr(pi0))``, Theorem 1's Bernoulli KL. The paper's policy
+   KL is the per-state *average* over a trajectory's states (its Section 2.1;
+   ``goodhart.trees.policy_kl(..., per="state")``), which is at most that sum.
 
 :func:`tail_policy` does all three. Where the hypotheses fail: a stochastic transition
 (:func:`chance_sequence_probabilities`: nature, not the policy, picks some tokens) and states
@@ -235,13 +236,14 @@ def read_off_policy(tree, rho, base):
 
 @dataclass(frozen=True)
 class TailPolicy:
-    """Theorem 2's policy for one threshold (arrays of them for arrays of thresholds).
+    """Theorem 3's policy for one threshold (arrays of them for arrays of thresholds).
 
     ``kl`` is ``D(rho || Tr(pi0))`` on the sequences; ``per_trajectory_kl`` and
     ``per_state_kl`` are computed from the read-off policy (``trees.policy_kl`` summed and
     averaged along trajectories): the first equals ``kl`` by the chain rule, the second is the
-    paper's definition and at most the first. ``block_kl`` is Theorem 1's Bernoulli KL for the
-    continuous law ``q`` at the same threshold and mass.
+    paper's definition and at most the first. ``block_kl`` and ``block_mean`` are the KL and the
+    mean of Theorem 1's ``P_t`` for the continuous law ``q`` at the same threshold and mass
+    (``mean - block_mean`` is the tree's discretization error).
     """
 
     threshold: float  # the boundary used, nearest the requested t
@@ -251,12 +253,13 @@ class TailPolicy:
     per_trajectory_kl: float  # E_T sum_{s in T} D(pi(s) || pi0(s)), from the policy
     per_state_kl: float  # E_T mean_{s in T} D(pi(s) || pi0(s)), the paper's definition
     block_kl: float  # D(P_t || q) of Theorem 1 at (threshold, mass)
+    block_mean: float  # E_{P_t}[X] of Theorem 1 at (threshold, mass)
     rho: np.ndarray  # the reweighted sequence law (last axis: sequences)
     policy: np.ndarray  # pi(a | s) (last two axes: prefixes, actions)
 
 
 def tail_policy(tree, base, q, returns, t, mass):
-    """Theorem 2's construction: Theorem 1's blocks for ``q`` on the returns, read off as a policy.
+    """Theorem 3's construction: Theorem 1's blocks for ``q`` on the returns, read off as a policy.
 
     ``returns`` come from :func:`quantile_returns` for ``q`` and ``Tr(base)``; ``t`` is moved to
     the nearest boundary (:func:`boundary_threshold`), where the base policy gives
@@ -313,21 +316,22 @@ def tail_policy(tree, base, q, returns, t, mass):
                              f"returns span [{returns.min():g}, {returns.max():g}]")
         rho = np.where(above, m * p0 / p_above, (1 - m) * p0 / p_below)
         policy = _read_off(tree, rho, base)
+        blocks = upweight_tail(q, float(threshold), float(m))
         rows.append((
             float(threshold), float(rho[above].sum()), trees._dot(rho, returns),
             float(discrete_kl(rho, p0)), trees.policy_kl(tree, policy, base),
-            trees.policy_kl(tree, policy, base, per="state"),
-            upweight_tail(q, float(threshold), float(m)).kl, rho, policy,
+            trees.policy_kl(tree, policy, base, per="state"), blocks.kl, blocks.mean, rho,
+            policy,
         ))
     shape = t_b.shape
     columns = list(zip(*rows, strict=True))
-    scalars = [_checks.like(np.array(c), t_b) for c in columns[:7]]
-    stacked = [np.stack(c).reshape(shape + c[0].shape) for c in columns[7:]]
+    scalars = [_checks.like(np.array(c), t_b) for c in columns[:8]]
+    stacked = [np.stack(c).reshape(shape + c[0].shape) for c in columns[8:]]
     return TailPolicy(*scalars, *stacked)
 
 
 # ---------------------------------------------------------------------------------------
-# Where Theorem 2's hypotheses fail: stochastic transitions and paths that merge.
+# Where Theorem 3's hypotheses fail: stochastic transitions and paths that merge.
 
 
 def chance_sequence_probabilities(tree, policy, nature, chance_levels):

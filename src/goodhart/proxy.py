@@ -234,20 +234,28 @@ class Proxy:
         upper = flat <= 0.5  # solve where the probability is the small one: no rounding to 1
         target = np.where(upper, np.log(flat), np.log1p(-flat))
         lo, hi, t = self._isf_bracket(upper, target)
+        open_ = np.ones(t.size, dtype=bool)
         for _ in range(100):
-            gap, slope = np.empty_like(t), np.empty_like(t)
-            for side, kernel, sign in ((upper, "tail", -1.0), (~upper, "cdf", 1.0)):
+            rows = np.flatnonzero(open_)
+            gap, slope = np.empty(rows.size), np.empty(rows.size)
+            side_of = upper[rows]
+            for side, kernel, sign in ((side_of, "tail", -1.0), (~side_of, "cdf", 1.0)):
                 if side.any():
-                    values = self._integrals(t[side], (kernel, "density"))
-                    gap[side] = values[kernel] - target[side]
+                    values = self._integrals(t[rows[side]], (kernel, "density"))
+                    gap[side] = values[kernel] - target[rows[side]]
                     slope[side] = sign * np.exp(values["density"] - values[kernel])
-            increasing = np.where(upper, gap < 0, gap > 0)  # t lies above the answer
-            hi, lo = np.where(increasing, t, hi), np.where(increasing, lo, t)
-            new = t - gap / slope
-            new = np.where((new > lo) & (new < hi), new, 0.5 * (lo + hi))
-            done = np.abs(new - t) <= 1e-14 * (1 + np.abs(t))
-            t = new
-            if np.all(done):
+            above = np.where(side_of, gap < 0, gap > 0)  # t lies above the answer
+            hi[rows] = np.where(above, t[rows], hi[rows])
+            lo[rows] = np.where(above, lo[rows], t[rows])
+            new = t[rows] - gap / slope
+            new = np.where((new > lo[rows]) & (new < hi[rows]), new, 0.5 * (lo[rows] + hi[rows]))
+            # done when the step is at the integrals' own accuracy (a relative 1e-13 of the
+            # probability) or the bracket has closed to rounding
+            done = (np.abs(gap) <= 1e-13) | (np.abs(new - t[rows]) <= 1e-14 * (1 + np.abs(t[rows])))
+            done |= hi[rows] - lo[rows] <= 4e-16 * (1 + np.abs(t[rows]))
+            t[rows] = np.where(np.abs(gap) <= 1e-13, t[rows], new)
+            open_[rows[done]] = False
+            if not open_.any():
                 break
         else:
             raise ArithmeticError("isf: Newton's method did not converge")

@@ -1,24 +1,28 @@
 """KL-regularized policy gradient on a token tree: an analogue of the paper's PPO experiment.
 
-The paper (appendix, "PPO experiment") trains Pythia 1B with PPO in OpenRLHF, a Pythia reward
-model as the utility plus a heavy-tailed error in the number of "the" tokens, the adaptive KL
-controller with ``kl_target=0.5`` and responses of up to 256 tokens. This module is an
-*analogue* of that run, not a reproduction: a tabular softmax policy on a
+The paper (Appendix B.2, "PPO experiment", Figure B.4) trains Pythia 1B with PPO in OpenRLHF, a
+Pythia reward model as the utility plus a heavy-tailed error in the number of "the" tokens, the
+adaptive KL controller with ``kl_target=0.5`` and responses of up to 256 tokens. This module is
+an *analogue* of that run, not a reproduction: a tabular softmax policy on a
 :class:`goodhart.trees.TokenTree` (the book's has an end token; every prefix has its own
-logits, no network shares them), trained
-by exact gradients or REINFORCE with Adam (not PPO: no clipped surrogate, no value network); the
-error is one we chose (:func:`exploit_reward`: ``e^{a n} - 1`` in the count ``n`` of one
-token, or the linear ``(e^a - 1) n`` that agrees with it for ``n <= 1``); the utility is an
-independent normal draw per sequence, not a reward model; and the chapter's KL target is its
-own. What carries over is the mechanism: a KL-penalized optimizer facing a power-law error.
+logits, no network shares them), trained by exact gradients or REINFORCE with Adam (not PPO: no
+clipped surrogate, no value network); the error is one we chose (:func:`exploit_reward`:
+``e^{a n} - 1`` in the count ``n`` of one token, or the linear ``(e^a - 1) n`` that agrees
+with it for ``n <= 1``); the utility is an independent normal draw per sequence, not a reward
+model; and the chapter's KL target is its own. What carries over is the mechanism: a KL-penalized
+optimizer facing a power-law error.
 
 The objective is RLHF's ``J(pi) = E_pi[R] - beta D(pi || pi0)`` with ``D`` the trajectory KL
 (``goodhart.trees.policy_kl(..., per="trajectory")``: the per-state KL summed along the
-trajectory, the KL between the sequence laws). Its maximizer has sequence law
-``pi0 exp(R / beta) / Z`` (:func:`tilted_policy`, :func:`tilted_optimum`). The exact gradient
+trajectory, the KL between the sequence laws): the sequence-level KL that RLHF implementations
+penalize, and the quantity by which the paper's proof of Theorem 3 bounds its own per-state
+average (the paper's policy KL, its Section 2.1). For this sum the maximizer has sequence law
+``pi0 exp(R / beta) / Z`` (:func:`tilted_policy`, :func:`tilted_optimum`); for the average it
+is not an exponential tilt when the texts have different lengths. The exact gradient
 (:func:`evaluate`) is one backward and one forward pass over the levels; the coefficient can
 follow Ziegler et al. (2019)'s controller (:func:`next_kl_coef`), and
-:func:`kl_coef_for_target` finds the ``beta`` whose optimum meets a KL budget.
+:func:`kl_coef_for_target` finds the ``beta`` whose optimum meets a KL budget
+(:func:`budget_optimum`: the best policy under that budget).
 
 Rewards are values on sequences (``tree.n_sequences`` entries); policies are arrays of
 shape ``(tree.n_prefixes, tree.actions)`` (see :mod:`goodhart.trees`).
@@ -28,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
-from scipy.special import logsumexp
 
 from goodhart import _checks, trees
 
@@ -136,13 +139,17 @@ def evaluate(tree, policy, base, reward, beta):
 
 
 def _tilted(tree, log_base, reward, beta):
-    g_below = reward[tree.sequences(tree.horizon)] / beta
+    scaled = reward / beta
+    g_below = scaled[tree.sequences(tree.horizon)]
     log_policy = np.empty((tree.n_prefixes, tree.actions))
     for level in reversed(range(tree.horizon)):
         rows = tree.prefixes(level)
-        g = log_base[rows] + trees.child_values(tree, level, g_below, reward / beta)
-        g_below = logsumexp(g, axis=1)
-        log_policy[rows] = g - g_below[:, None]
+        g = log_base[rows] + trees.child_values(tree, level, g_below, scaled)
+        top = g.max(axis=1, keepdims=True)  # finite: every row of pi0 has an action
+        g -= top
+        log_total = np.log(np.sum(np.exp(g), axis=1, keepdims=True))  # >= 0: the top term is 1
+        log_policy[rows] = g - log_total
+        g_below = (top + log_total)[:, 0]
     return np.exp(log_policy), float(g_below[0])
 
 
@@ -301,6 +308,48 @@ def kl_coef_for_target(tree, base, reward, target, *, bracket=(1e-3, 1e6)):
                                             rtol=1e-12)))
 
     return _checks.like([one(d) for d in target.ravel()], target)
+
+
+def budget_optimum(tree, base, reward, budget, *, monitors=None, bracket=(1e-3, 1e6)):
+    """The policy of largest ``E[R]`` whose trajectory KL is at most ``budget``: the KL frontier
+    on a tree.
+
+    Applied to the law of the texts, the Donsker-Varadhan formula (the argument of the paper's
+    Theorem 2) says that the best mean at ``D(Tr(pi) || Tr(pi0)) <= d`` is reached by the tilt
+    ``pi0 e^{R / beta} / Z`` whose KL is exactly ``d``; on a finite tree such a tilt exists for
+    every ``d`` below ``-log`` of the base probability of the best texts. This is
+    :func:`tilted_optimum` at :func:`kl_coef_for_target`.
+
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    base : array_like
+        ``pi0``.
+    reward : array_like
+        One reward per sequence.
+    budget : float or array_like
+        KL budgets (nats), ``> 0``.
+    monitors : dict of str to array_like, optional
+        Values on sequences whose means under the optimum are reported.
+    bracket : (float, float)
+        The range of ``beta`` searched (see :func:`kl_coef_for_target`).
+
+    Returns
+    -------
+    TiltedOptimum
+        At the ``beta`` of each budget: ``reward`` is the frontier ``sup E[R]``, ``kl`` the
+        budget.
+
+    Examples
+    --------
+    >>> from goodhart.trees import TokenTree, uniform_policy
+    >>> tree = TokenTree(tokens=2, horizon=1, end_token=True)
+    >>> best = budget_optimum(tree, uniform_policy(tree), [0.0, 1.0, 0.0], [0.01, 0.1])
+    >>> best.reward.round(6), best.kl.round(9)
+    (array([0.400993, 0.551608]), array([0.01, 0.1 ]))
+    """
+    beta = kl_coef_for_target(tree, base, reward, budget, bracket=bracket)
+    return tilted_optimum(tree, base, reward, beta, monitors=monitors)
 
 
 def next_kl_coef(beta, kl, target, gain=0.1):

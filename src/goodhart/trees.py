@@ -6,7 +6,7 @@ action is the next token, transitions are deterministic (append the token) and t
 ``end_token``:
 
 * ``TokenTree(tokens=k, horizon=L, end_token=False)``: every sequence has exactly ``L`` tokens
-  out of ``k``; there are ``k**L`` sequences (Theorem 2's construction);
+  out of ``k``; there are ``k**L`` sequences (Theorem 3's construction);
 * ``TokenTree(tokens=k, horizon=L, end_token=True)``: a sequence is ``0..L`` content tokens
   out of ``k``, closed by an end token unless it has ``L`` (the policy-gradient loop); there
   are ``sum_{l<=L} k**l`` sequences.
@@ -101,6 +101,14 @@ class TokenTree:
                 f"tokens={tokens} and horizon={horizon} give about e^{log_level:.1f} sequences; "
                 f"at most {MAX_ENTRIES:,} entries (policy and sequences) are supported"
             )
+        # The level slices, computed once: the level loops of trees, mdp and rl ask for them
+        # at every step (not dataclass fields, so equality and repr ignore them).
+        starts = np.concatenate([[0], np.cumsum([tokens**j for j in range(horizon + 1)])])
+        object.__setattr__(self, "_prefix_slices", tuple(
+            slice(int(starts[j]), int(starts[j + 1])) for j in range(horizon)))
+        object.__setattr__(self, "_sequence_slices", tuple(
+            slice(int(starts[j]), int(starts[j + 1])) if self.end_token
+            else slice(0, tokens**horizon) for j in range(horizon + 1)))
 
     @property
     def actions(self):
@@ -142,11 +150,12 @@ class TokenTree:
         >>> TokenTree(tokens=3, horizon=3, end_token=False).prefixes(2)
         slice(4, 13, None)
         """
+        if type(level) is int and 0 <= level < self.horizon:  # the fast path of the loops
+            return self._prefix_slices[level]
         level = _integer(level, "level", low=0)
         if level >= self.horizon:
             raise ValueError(f"level must be < horizon = {self.horizon}, got {level}")
-        start = sum(self.tokens**j for j in range(level))
-        return slice(start, start + self.tokens**level)
+        return self._prefix_slices[level]
 
     def sequences(self, length):
         """The entries of a value on sequences that hold the sequences of ``length`` tokens.
@@ -158,14 +167,14 @@ class TokenTree:
         >>> TokenTree(tokens=3, horizon=2, end_token=True).sequences(1)
         slice(1, 4, None)
         """
+        if type(length) is int and (length == self.horizon or (
+                self.end_token and 0 <= length < self.horizon)):  # the fast path of the loops
+            return self._sequence_slices[length]
         length = _integer(length, "length", low=0)
         if length > self.horizon or (not self.end_token and length != self.horizon):
             allowed = f"0..{self.horizon}" if self.end_token else f"{self.horizon}"
             raise ValueError(f"length must be {allowed} for this tree, got {length}")
-        if not self.end_token:
-            return slice(0, self.tokens**self.horizon)
-        start = sum(self.tokens**j for j in range(length))
-        return slice(start, start + self.tokens**length)
+        return self._sequence_slices[length]
 
     @property
     def lengths(self):
