@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 from matplotlib.figure import Figure
 
-from goodhart import mdp, report
+from goodhart import mdp, report, tails, tilting
 from goodhart.best_of_n import PAPER_ERRORS, paper_pairs, utility_peak
 from goodhart.divergences import bernoulli_kl
 from goodhart.proxy import Proxy
@@ -80,6 +80,37 @@ def test_theorem_hypotheses_on_the_paper_laws(v_name, x_name):
     theorem1 = x_name in HEAVY_FINITE or (v_name == "t10" and x_name == "normal")
     assert s["Theorem 1"] == ("applies" if theorem1 else "does not apply")
     assert s["Tails"] == s["Best of N"] == "computed"
+
+
+@pytest.mark.parametrize(("v_name", "x_name"), PAIRS)
+def test_every_number_is_the_package_function_the_chapters_call(v_name, x_name):
+    # the report computes its verdicts with the functions the chapters use, not a copy of
+    # them: the same tail classes, frontier, thresholds, conditional means and optima
+    r = paper_report(v_name, x_name)
+    p = r.proxy
+    for law, tail in ((p.utility, r.utility_tail), (p.error, r.error_tail)):
+        direct = tails.classify(law)
+        assert (tail.family, tail.heavy, tail.subexponential, tail.basis) == (
+            direct.family, direct.heavy, direct.subexponential, direct.basis)
+        assert tail.heavy == tails.is_heavy_tailed(law)
+        assert tail.mgf_radius == tails.mgf_radius(law)
+    assert r.verdict("Tails").conclusion.startswith(f"V: {r.utility_tail.label}")
+    np.testing.assert_array_equal(r.frontier, tilting.kl_frontier(p.utility, r.budgets))
+    np.testing.assert_array_equal(r.budgets, sorted(report.BUDGETS))
+    np.testing.assert_allclose(r.thresholds, p.isf(report.LEVELS), rtol=1e-12)
+    np.testing.assert_allclose(r.conditional_mean, p.conditional_mean(r.thresholds),
+                               rtol=1e-12, atol=1e-15)
+    assert [o.beta for o in r.optima] == sorted(report.BETAS, reverse=True)
+    for o in r.optima:
+        try:
+            direct = p.penalized_optimum(o.beta)
+        except ValueError as error:
+            assert o.reason and " ".join(str(error).split()).endswith(o.reason)
+            assert np.isnan(o.utility) and np.isnan(o.kl)
+        else:
+            assert not o.reason
+            assert (o.utility, o.error, o.kl) == (float(direct.utility), float(direct.error),
+                                                  float(direct.kl))
 
 
 def test_theorem5_boundary_and_margin_of_the_tail_condition():
@@ -178,6 +209,28 @@ def test_infinite_error_mean_and_unsupported_pairs():
         report.report(Proxy(utility=st.norm(), error=st.norm()), betas=[0.0])
 
 
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"budgets": []}, "budgets must hold at least one value"),
+    ({"betas": []}, "betas must hold at least one value"),
+    ({"budgets": [np.nan]}, "budgets"), ({"budgets": "a"}, "budgets"),
+    ({"budgets": [np.inf]}, "budgets"), ({"betas": [True]}, "betas"),
+    ({"betas": None}, "betas"), ({"betas": [1.0, -1.0]}, "betas"),
+])
+def test_report_refuses_hostile_sweeps(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        report.report(Proxy(utility=st.norm(), error=st.norm()), **kwargs)
+
+
+def test_an_optimum_that_cannot_be_computed_is_said_so():
+    # Theorem 4 applies (normal pair) but beta = 1e-300 is beyond double precision
+    r = Proxy(utility=st.norm(), error=st.norm()).report(betas=[1e-300, 1.0])
+    assert r.verdict("Theorem 4").status == "applies"
+    words = r.verdict("Theorem 4").conclusion
+    assert words.startswith("E[V] at the optimum -> inf as beta -> 0: 1 at beta 1; ")
+    assert "not computed at beta 1e-300: beta = 1e-300: the tilt" in words
+    assert max(len(line) for line in r.text().splitlines()) <= 78
+
+
 def test_bounded_utility_is_not_theorem4():
     r = Proxy(utility=st.uniform(), error=st.norm()).report(betas=[1.0, 0.1])
     assert r.verdict("Theorem 4").status == "does not apply"
@@ -198,7 +251,11 @@ def test_text_fits_78_columns_and_shows_every_verdict(v_name, x_name):
         assert f"{v.result} ({v.status}; chapter {v.chapter})" in text
     assert "Not told: dependence" in text
     markdown = r._repr_markdown_()
-    assert markdown.count("](") == len(r.verdicts) and "[Theorem 5](theorem5.ipynb)" in markdown
+    assert markdown.count("](") == len(r.verdicts)
+    assert "[Theorem 5](theorem5.ipynb)" in markdown
+    for v in r.verdicts:  # a result that does not apply names the hypotheses that fail
+        failed = [h.text for h in v.hypotheses if not h.holds]
+        assert (f"(fails: {'; '.join(failed)})" in markdown) == bool(failed)
     hypotheses = sum(len(v.hypotheses) for v in r.verdicts)
     assert len(r.evidence_table().cells) == hypotheses + 1  # and the tail classes' evidence
     assert r.table(caption="Verdicts.", name="tab-x").to_markdown().startswith("````{table}")
@@ -256,6 +313,18 @@ def test_parse_law_accepts_scipy_spelling(spec, expected):
     ("norm(scale=-1)", "parameters outside the family's domain"),
     ("norm(1, 2, 3)", "norm(1, 2, 3)"),
     ("t(3, df=2)", "t(3, df=2): got multiple values for argument"),
+    ("norm(" + "-" * 150 + "1)", "1 is not a finite number"),  # literal_eval: one sign
+    ("norm(" + "-" * 10**5 + "1)", "100007 characters, more than the 200"),  # ast would fail
+    ("norm(1e999)", "1e999 is not a finite number"),
+    ("norm(1j)", "1j is not a finite number"),
+    ("norm(loc=1, loc=2)", "a keyword given twice"),
+    ("norm\x00(1)", "not of the form"),
+    ("norm(); import os", "not of the form"),
+    ("lambda: 1", "not of the form"),
+    ("t(3)(2)", "not of the form"),
+    ("norm.fit", "not of the form"),
+    ("__loader__", "not a continuous"),
+    ("norm(random_state=1)", "norm(random_state=1): got an unexpected keyword"),
     ("t(", "not of the form"),
     ("", "not of the form"),
 ])
@@ -351,3 +420,17 @@ def test_engine_failures_and_warnings_are_one_line_each(monkeypatch, capsys):
 def test_command_line_help_exits_0():
     done = run("--help")
     assert done.returncode == 0 and "weibull_min(1.5)" in done.stdout
+
+
+def test_readme_shows_the_command_line_output():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    command = '$ .venv/bin/goodhart-report --utility "norm(0, 2)" --error "t(3)" --out report.png\n'
+    shown = readme.split(command, 1)[1].split("\n\n[...", 1)[0]
+    text = Proxy(utility=st.norm(0, 2), error=st.t(3)).report().text()
+    assert text.startswith(shown.split("\n\n", 1)[0])
+    for block in shown.split("\n\n"):
+        assert block in text.split("\n\n")
+    bad = "goodhart-report: error: --error: 'studentt' is not a continuous scipy.stats family"
+    assert bad in readme

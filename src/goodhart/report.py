@@ -61,6 +61,7 @@ WIDTH = 78
 MARGIN = 0.05
 # Best-of-N utilities are good to about 1e-8 of the utility's scale: smaller ones are bounds.
 BEST_ACCURACY = 1e-7
+MAX_SPEC = 200  # characters of a law on the command line: refused beyond, before parsing
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class Report:
 
     Attributes
     ----------
-    proxy : Proxy
+    proxy : goodhart.Proxy
     utility_tail, error_tail : goodhart.tails.TailClass
     witness : Witness or None
         None where ``E[X] = +inf`` (``E[U]`` is infinite already).
@@ -236,8 +237,8 @@ class Report:
         """
         from goodhart.plotting import table
 
-        rows = [[f"[{v.result}]({link.format(v.chapter)})", v.status, v.conclusion]
-                for v in self.verdicts]
+        rows = [[f"[{v.result}]({link.format(v.chapter)})", v.status,
+                 v.conclusion + _failed(v)] for v in self.verdicts]
         return table(rows, headers=["result", "status", "for this pair"], caption=caption,
                      name=name)
 
@@ -297,16 +298,20 @@ class Report:
                ylabel="KL of the witness (nats)",
                xlim=(3 * WITNESS_LEVELS[0], WITNESS_LEVELS[-1] / 3))
         _gain_panel(conditional, self.levels, self.conditional_mean, self.proxy.mean,
-                    "$E[V \\mid U \\geq t]$", style("utility", markevery=None))
+                    ("$E[V \\mid U \\geq t] - E[V]$", "$E[V \\mid U \\geq t]$"),
+                    style("utility", markevery=None))
         conditional.set(xscale="log", xlabel="$P(U \\geq t)$", title="Theorems 5 and 6",
                         xlim=(3 * self.levels[0], self.levels[-1] / 3))
         many = self.best.n > 1
         _gain_panel(best, self.best.n[many], self.best.utility[many], self.proxy.mean,
-                    "$E[V]$ at the best of $N$", STYLES["utility"])
+                    ("$E[V]$ gained, best of $N$", "$E[V]$ at the best of $N$"),
+                    STYLES["utility"])
         title = "Best of $N$"
         if self.peak.n is not None:
             shift = self.proxy.mean if best.get_yscale() == "log" else 0.0
-            best.plot([self.peak.n], [self.peak.utility - shift], **style("base", linestyle=""))
+            best.plot([self.peak.n], [self.peak.utility - shift],
+                      **style("base", linestyle="", markevery=None, markersize=10,
+                              markeredgewidth=2, zorder=3))
             title += f": peak at {self.peak.n:.3g}"
         best.set(xscale="log", xlabel="$N$", title=title)
         for ax in (kl, conditional, best):
@@ -323,13 +328,15 @@ def report(proxy, *, budgets=BUDGETS, betas=BETAS):
 
     Parameters
     ----------
-    proxy : Proxy
+    proxy : goodhart.Proxy
         Independent utility and error; the error's mean must be defined (finite or
         ``+inf``), as best-of-N needs it.
     budgets : sequence of float
-        KL budgets (nats, > 0) for Theorem 2's frontier.
+        KL budgets (nats, > 0) for Theorem 2's frontier, at least one; reported in
+        increasing order.
     betas : sequence of float
-        KL coefficients (> 0) for Theorem 4's optimum.
+        KL coefficients (> 0) for Theorem 4's optimum, at least one; reported in
+        decreasing order (increasing optimization).
 
     Returns
     -------
@@ -352,8 +359,11 @@ def report(proxy, *, budgets=BUDGETS, betas=BETAS):
     """
     if not isinstance(proxy, Proxy):
         raise ValueError(f"proxy must be a goodhart.Proxy, got {type(proxy).__name__}")
-    budgets = _checks.real(budgets, "budgets", low=0.0, low_open=True).reshape(-1)
-    betas = _checks.real(betas, "betas", low=0.0, low_open=True).reshape(-1)
+    budgets = np.unique(_checks.real(budgets, "budgets", low=0.0, low_open=True))
+    betas = np.unique(_checks.real(betas, "betas", low=0.0, low_open=True))[::-1]
+    for sweep, label in ((budgets, "budgets"), (betas, "betas")):
+        if sweep.size == 0:
+            raise ValueError(f"{label} must hold at least one value")
     v, x = proxy.utility, proxy.error
     utility_tail, error_tail = tails.classify(v), tails.classify(x)  # refuses unknown tails
     if np.isnan(x.mean()):
@@ -415,17 +425,17 @@ def _least_kl(proxy, gain):
     return float(proxy.penalized_optimum(10.0**root).kl)
 
 
-def _gain_panel(ax, x, utility, mean, quantity, line):
-    """``quantity - E[V]`` on a log scale where it is positive throughout, else ``quantity``
-    beside ``E[V]`` on a linear one."""
+def _gain_panel(ax, x, utility, mean, labels, line):
+    """The excess ``utility - E[V]`` on a log scale (``labels[0]``) where it is positive
+    throughout, else ``utility`` beside ``E[V]`` on a linear one (``labels[1]``)."""
     if np.all(utility - mean > 0):
         ax.plot(x, utility - mean, **line)
-        ax.set(yscale="log", ylabel=f"{quantity} $- E[V]$")
+        ax.set(yscale="log", ylabel=labels[0])
     else:
         ax.plot(x, utility, **line)
         ax.axhline(mean, **{**line, "color": "black", "linestyle": ":", "marker": ""},
                    label="$E[V]$")
-        ax.set(ylabel=quantity)
+        ax.set(ylabel=labels[1])
         ax.legend()
 
 
@@ -569,8 +579,12 @@ def _theorem4_words(r, hypotheses):
     found = [o for o in r.optima if not o.reason]
     values = ", ".join(f"{o.utility:.4g}" for o in found)
     missing = [o for o in r.optima if o.reason]
-    if all(h.holds for h in hypotheses):
-        return f"E[V] at the optimum -> inf as beta -> 0: {values} at beta {_listed(found)}"
+    if all(h.holds for h in hypotheses):  # an optimum exists at every beta: missing = failed
+        words = "E[V] at the optimum -> inf as beta -> 0"
+        words += f": {values} at beta {_listed(found)}" if found else ""
+        if missing:
+            words += f"; not computed at beta {_listed(missing)}: {missing[0].reason}"
+        return words
     if not found:
         return f"no optimum for any beta of {_listed(r.optima)}: {missing[0].reason}"
     words = f"E[V] at the optimum {values} at beta {_listed(found)}"
@@ -705,6 +719,12 @@ def _law(q):
     return f"{name}({', '.join(args)})"
 
 
+def _failed(verdict):
+    """`` (fails: ...)``, the hypotheses of ``verdict`` that do not hold, or ``""``."""
+    failed = [h.text for h in verdict.hypotheses if not h.holds]
+    return f" (fails: {'; '.join(failed)})" if failed else ""
+
+
 def _wrap(text, first="", rest=""):
     return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
                          break_on_hyphens=False, break_long_words=False)
@@ -717,7 +737,7 @@ def parse_law(spec, name):
     """A frozen scipy law from text such as ``"t(3)"`` or ``"norm(loc=1, scale=2)"``.
 
     Only a continuous scipy.stats family called with finite numbers is accepted: the text is
-    parsed with :mod:`ast`, never evaluated.
+    parsed with Python's ``ast`` module, never evaluated.
 
     Parameters
     ----------
@@ -750,10 +770,13 @@ def parse_law(spec, name):
     """
     if not isinstance(spec, str):
         raise ValueError(f"{name}: expected text such as 't(3)', got {type(spec).__name__}")
+    if len(spec) > MAX_SPEC:
+        raise ValueError(f"{name}: {len(spec)} characters, more than the {MAX_SPEC} a law "
+                         "such as 't(3)' needs")
     form = f"{name}: {spec!r} is not of the form family(numbers), such as 't(3)'"
     try:
-        tree = ast.parse(spec.strip(), mode="eval").body
-    except SyntaxError:
+        tree = ast.parse(source := spec.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # ValueError: a NUL byte
         raise ValueError(form) from None
     if isinstance(tree, ast.Name):
         tree = ast.Call(func=tree, args=[], keywords=[])
@@ -766,15 +789,23 @@ def parse_law(spec, name):
     def number(node):
         try:
             value = ast.literal_eval(node)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                value = None
+            else:
+                value = float(value)  # OverflowError for an integer beyond 1e308
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError,
+                OverflowError):
             value = None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not np.isfinite(value):
-            raise ValueError(f"{name}: {ast.unparse(node)} is not a finite number")
-        return float(value)
+        if value is None or not np.isfinite(value):
+            text = ast.get_source_segment(source, node) or ast.unparse(node)
+            raise ValueError(f"{name}: {text} is not a finite number")
+        return value
 
     if any(k.arg is None for k in tree.keywords):
         raise ValueError(form)
+    keywords = [k.arg for k in tree.keywords]
+    if len(set(keywords)) < len(keywords):
+        raise ValueError(f"{name}: {ast.unparse(tree)}: a keyword given twice")
     args = [number(a) for a in tree.args]
     kwargs = {k.arg: number(k.value) for k in tree.keywords}
     text = ast.unparse(tree)
@@ -831,8 +862,10 @@ def main(argv=None):
                 write_png(result.figure(), target)
         except (ValueError, ArithmeticError, OSError) as failure:
             cause = "the engine cannot compute this pair: " * isinstance(failure, ArithmeticError)
-            print(f"goodhart-report: error: {cause}{' '.join(str(failure).split())}",
-                  file=sys.stderr)
+            message = " ".join(str(failure).split())
+            if message.startswith(("utility:", "error:")):  # the report names its argument
+                message = "--" + message  # as the command line spells it
+            print(f"goodhart-report: error: {cause}{message}", file=sys.stderr)
             return 1
     for warning in caught:
         print(f"goodhart-report: warning: {' '.join(str(warning.message).split())}",
