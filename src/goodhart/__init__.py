@@ -19,11 +19,13 @@ shared modules (an arrow reads "uses")::
 * ``divergences``: Bernoulli, mixture and discrete KL, total variation;
 * ``proxy``: ``Proxy(utility=, error=)``, the law of ``U`` (the one engine);
 * ``trees``: token trees, policies on them, reach probabilities, per-state KL;
-* ``reweighting`` (Theorem 1), ``mdp`` (Theorem 2), ``tilting`` (Theorems 3 and 4),
+* ``reweighting`` (Theorem 1), ``tilting`` (Theorems 2 and 4), ``mdp`` (Theorem 3),
+  ``regions`` (Theorem 5's proof, Lemmas 1 and 2), ``dependence`` (dependent errors),
   ``best_of_n`` (the paper's synthetic experiment), ``rl`` (the policy-gradient analogue of the
-  paper's PPO run), ``occupancy`` and ``remedies`` (the discussion), ``diagnostics`` (tails of
-  reward samples) with its command line ``cli``, ``data`` (the authors' published scores),
-  ``report`` (every verdict for one pair), ``plotting`` (the book's figures and tables).
+  paper's PPO run), ``occupancy``, ``remedies`` and ``bounded_reward`` (the discussion),
+  ``diagnostics`` (tails of reward samples) with its command line ``cli``, ``data`` (the
+  authors' published scores), ``report`` (every verdict for one pair), ``results`` (the
+  scorecard read from the chapters), ``plotting`` (the book's figures and tables).
 """
 
 from goodhart.proxy import Proxy

@@ -560,8 +560,7 @@ class Scorecard:
     def check_complete(self, required: Iterable[str]) -> None:
         """Raise AssertionError if a row of ``required`` is still pending.
 
-        The scorecard's last cell calls it: with no rows in a draft, with every row once all
-        chapters have landed (the lead's switch).
+        The scorecard's last cell calls it with every row.
 
         Parameters
         ----------
