@@ -184,9 +184,14 @@ def test_log_corrected_pareto_closed_forms():
     assert v.var() == pytest.approx(float(second - mean**2), rel=1e-12)
 
 
-def test_log_corrected_pareto_against_mpmath():
-    """E[V | U >= t] - E[V] for V with tail e^4 / (v^4 log v) and X ~ t_3, at t = 10^6."""
-    t = 1e6
+@pytest.mark.parametrize("t", [1e6, 1e16])
+def test_log_corrected_pareto_against_mpmath(t):
+    """E[V | U >= t] - E[V] for V with tail e^4 / (v^4 log v) and X ~ t_3.
+
+    mpmath in the log variable: v = e^s on [e, t/2], v = t -+ e^s on either side of t (80
+    pieces each), and [t - 1, t + 1] directly; at 10^16 this agrees with a 400-piece,
+    120-digit run to 3e-10.
+    """
     engine = Proxy(utility=regions.log_corrected_pareto(), error=stats.t(3))
     with mp.workdps(40):
         tt = mp.mpf(t)
@@ -196,13 +201,21 @@ def test_log_corrected_pareto_against_mpmath():
             log_v = mp.log(v)
             return mp.e**4 * (4 * log_v + 1) / (v**5 * log_v**2)
 
-        points = [mp.e * mp.mpf(2) ** k for k in range(0, 40) if mp.e * 2**k < tt / 2]
-        points += [tt - mp.mpf(2) ** k for k in range(40, -1, -1) if tt - 2**k > points[-1]]
-        points += [tt] + [tt + mp.mpf(2) ** k for k in range(0, 30)] + [mp.inf]
-        num = mp.quad(lambda v: (v - mu) * f(v) * mp_sf_t(3, tt - v), points)
-        den = mp.quad(lambda v: f(v) * mp_sf_t(3, tt - v), points)
+        def grid(a, b, n=80):
+            return [a + (b - a) * mp.mpf(i) / n for i in range(n + 1)]
+
+        def integral(g):
+            return (
+                mp.quad(lambda s: g(mp.exp(s)) * mp.exp(s), grid(1, mp.log(tt / 2)))
+                + mp.quad(lambda s: g(tt - mp.exp(s)) * mp.exp(s), grid(0, mp.log(tt / 2)))
+                + mp.quad(g, [tt - 1, tt, tt + 1])
+                + mp.quad(lambda s: g(tt + mp.exp(s)) * mp.exp(s), grid(0, mp.log(tt) + 40))
+            )
+
+        num = integral(lambda v: (v - mu) * f(v) * mp_sf_t(3, tt - v))
+        den = integral(lambda v: f(v) * mp_sf_t(3, tt - v))
         expected = float(num / den)
-    assert engine.conditional_mean(t) - engine.mean == pytest.approx(expected, rel=1e-9)
+    assert engine.conditional_mean(t) - engine.mean == pytest.approx(expected, rel=1e-8)
 
 
 def test_slowly_varying_bound_closed_forms():
