@@ -1,4 +1,4 @@
-"""Tilts, the KL frontier (Theorem 3) and the KL-penalized optimum (Theorem 4).
+"""Tilts, the KL frontier (Theorem 2) and the KL-penalized optimum (Theorem 4).
 
 References are independent of the package's quadrature: closed forms evaluated in mpmath
 (normal, exponential and gamma through Lambert W, uniform, Gumbel, inverse Gaussian), mpmath
@@ -109,7 +109,7 @@ def close(value, reference, rtol, atol=0.0):
 
 
 # --------------------------------------------------------------------------------------------
-# Theorem 3: the frontier
+# Theorem 2: the frontier
 
 BUDGETS = [1e-4, 0.01, 0.3, 1.0, 4.0, 12.0]
 
@@ -244,7 +244,7 @@ def test_frontier_vectorizes_and_starts_at_mean():
 @pytest.mark.parametrize("v", [stats.gumbel_r(), stats.beta(2, 3), stats.expon(), stats.logistic()],
                          ids=lambda v: v.dist.name)
 def test_frontier_rate_as_d_goes_to_zero(v):
-    """Theorem 3's limit with its rate: sup E_P[V] = E_Q[V] + sd(V) sqrt(2 d) + O(d)."""
+    """Theorem 2's limit with its rate: sup E_P[V] = E_Q[V] + sd(V) sqrt(2 d) + O(d)."""
     d = np.array([1e-6, 1e-8])
     excess = (kl_frontier(v, d) - v.mean()) / np.sqrt(2 * d)
     assert excess == pytest.approx(v.std(), rel=1e-2)
@@ -354,7 +354,8 @@ def test_small_penalty_coefficient_non_normal():
 def unclassified_radius(monkeypatch):
     """Radii goodhart.tails does not know yet (these families' MGFs are finite at the radius)."""
     known = tails.mgf_radius
-    radii = {"genhyperbolic": 1.0, "invgauss": 0.5}  # a - b for (p, a, b); 1 / (2 mu^2)
+    # a - b for genhyperbolic(p, a, b); 1 / (2 mu^2) for invgauss(mu); b / 2 for geninvgauss
+    radii = {"genhyperbolic": 1.0, "invgauss": 0.5, "geninvgauss": 1.0}
     monkeypatch.setattr(tails, "mgf_radius",
                         lambda q: radii[q.dist.name] if q.dist.name in radii else known(q))
 
@@ -404,6 +405,23 @@ def test_frontier_beyond_the_kl_at_the_radius_is_the_dv_bound():
     # every tilt's mean, at its own KL, lies below that bound: the supremum is not attained
     tilts = tilt(v, np.array([0.9, 0.99, 0.999999]))
     assert np.all(tilts.kl < kl_r) and np.all(tilts.mean < tilts.kl + log_mgf_r)
+
+
+@pytest.mark.usefixtures("unclassified_radius")
+def test_geninvgauss_frontier_is_not_attained_beyond_the_radius():
+    """geninvgauss(-3, 2), density v^-4 exp(-v - 1/v) / (2 K_3(2)): its tilt at the radius 1
+    is invgamma(3) (mean 1/2), Lambda(1) = log(Gamma(3) / (2 K_3(2))) = -log K_3(2), so the
+    tilts' KL stops at 1/2 + log K_3(2) and beyond it the frontier is d - log K_3(2)."""
+    v = stats.geninvgauss(-3.0, 2.0)
+    with mp.workdps(30):
+        log_mgf_r = float(-mp.log(mp.besselk(3, 2)))
+    at_radius = tilt(v, 1.0)
+    assert at_radius.mean == pytest.approx(0.5, rel=1e-9)
+    assert at_radius.log_mgf == pytest.approx(log_mgf_r, rel=1e-9)
+    assert at_radius.kl == pytest.approx(0.5 - log_mgf_r, rel=1e-9)
+    d = np.array([0.1, 1.0, 10.0])
+    assert kl_frontier(v, d) == pytest.approx(d + log_mgf_r, rel=1e-9)
+    assert kl_frontier(v, 0.03) < tilt(v, 1.0).mean  # below the radius's KL: a tilt
 
 
 @pytest.mark.usefixtures("unclassified_radius")

@@ -1,209 +1,460 @@
-"""The discussion's toy models: what does and does not stop catastrophic Goodhart (claims 6, 8).
+"""The discussion's toy models: a bounded objective, a KL cap and a likelihood-ratio cap.
 
-Each function computes one remedy or one failure of a remedy for ``U = X + V`` with the error
-``X ~ x`` and the utility ``V`` independent under the base distribution ``Q``:
+For the proxy ``U = X + V``, the error ``X`` and the utility ``V`` independent under the base
+law ``Q``, each function solves one alternative to "maximize ``E_P[U] - beta D(P || Q)``"
+from the paper's section 5.1 or from the post:
 
-* :func:`bounded_objective` - maximize ``s(E[U]) - beta KL`` with a bounded increasing ``s``;
-* :func:`three_knob_optimum` - the post's toy model of a KL cap: quality, frequency and
-  severity of hacking, the most reward at a fixed KL for each severity;
-* :func:`quantilizer` - the cap ``dP/dQ <= 1/q`` on the likelihood ratio;
-* :func:`bounded_reward_optimum` - the KL-penalized optimum of a bounded (``tanh``,
-  clipped) reward, by self-normalized importance sampling with its standard error.
+* :func:`bounded_objective` and :func:`bounded_objective_optimum`: maximize
+  ``sigmoid(E_P[U]) - beta D(P || Q)``, the bounded objective of section 5.1;
+* :func:`three_knob`: the three-knob toy model of a KL cap (section 5.1 and the post): at
+  ``D(P || Q) = d``, the most proxy reward for a given severity of hacking;
+* :func:`quantilizer`: the cap ``dP/dQ <= 1/q`` on the likelihood ratio, from the post.
 
-Action-distribution KL against state-occupancy KL (Laidlaw et al.) is ``goodhart.occupancy``.
+The first two rest on one computation. The cheapest way to raise the mean of ``V`` is its
+exponential tilt at ``lam`` (:func:`goodhart.tilting.tilt`), whose mean rises by ``1 / lam``
+per nat; Theorem 1's reweighting of ``X`` at a threshold ``t`` with tail mass ``m``
+(:func:`goodhart.reweighting.upweight_tail`) raises ``E[X]`` by
+``D = E[X | X > t] - E[X | X <= t]`` per unit of mass and costs the Bernoulli KL, whose slope
+in ``m`` is ``logit m - logit Fbar(t)``. Spending the KL on both at equal marginal rates gives
 
-The utility in the first two is normal, ``V ~ N(mu, sigma^2)``, whose cheapest way to a mean
-``mu + delta`` is the shift, at ``delta^2 / (2 sigma^2)`` nats (Theorem 3's frontier).
+    logit m = logit Fbar(t) + lam D,
+
+so each optimum is a single number ``lam``. Along that curve the derivative of
+``s(E[U]) - beta KL`` is ``(s'(E[U]) - beta lam)`` times a positive factor, so the bounded
+objective's optimum is a root of ``s'(E[U]) = beta lam`` (located on a grid, then solved);
+the three-knob optimum is the root of ``KL(lam) = d``, which is unique.
 """
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
-from scipy.special import expit, logit
+from scipy.optimize import elementwise
+from scipy.special import expit
 
-from goodhart import conditioning
+from goodhart import _checks, tails
 from goodhart.divergences import bernoulli_kl
+from goodhart.proxy import Proxy
 from goodhart.reweighting import upweight_tail
+from goodhart.tilting import tilt
 
+__all__ = [
+    "BlockPolicy",
+    "ObjectiveOptimum",
+    "Quantilizer",
+    "ThreeKnob",
+    "bounded_objective",
+    "bounded_objective_optimum",
+    "quantilizer",
+    "three_knob",
+]
 
-def _positive(value, name):
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A policy of a toy model: its objective or reward, ``E[V]``, ``E[X]`` and KL to ``Q``."""
-
-    objective: float
-    utility: float
-    error: float
-    kl: float
-
-
-def bounded_objective(x, v_mean, v_sd, beta, t, squash=expit):
-    """The best policy of ``squash(E[U]) - beta KL`` among Theorem 1's blocks at threshold ``t``.
-
-    The policy puts mass ``m`` on ``{X > t}`` (keeping ``Q``'s shape on each block) and shifts
-    ``V`` by ``delta``; the KL is the Bernoulli KL plus ``delta^2 / (2 v_sd^2)``. ``m`` and
-    ``delta`` are optimized (Nelder-Mead on ``(logit m, delta)``). As ``t`` grows, the best
-    objective tends to ``sup squash`` and ``delta`` to 0.
-    """
-    beta, v_sd = _positive(beta, "beta"), _positive(v_sd, "v_sd")
-    blocks = upweight_tail(x, t, 0.5)  # body and tail means depend on t only
-
-    def parts(z):
-        p = dataclasses.replace(blocks, mass=float(expit(z[0])))
-        kl = p.kl + z[1] ** 2 / (2 * v_sd**2)
-        return p.mean, v_mean + z[1], kl
-
-    def negative(z):
-        error, utility, kl = parts(z)
-        return -(squash(error + utility) - beta * kl)
-
-    start = np.array([logit(max(np.exp(blocks.log_tail), min(0.5, 1 / abs(t)))), 0.0])
-    best = optimize.minimize(
-        negative, start, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14}
-    )
-    error, utility, kl = parts(best.x)
-    return Policy(
-        objective=float(-best.fun), utility=float(utility), error=float(error), kl=float(kl)
-    )
+_GRID = 400  # points of the grid in lam that locates the bounded objective's optimum
+_SMALLEST = 1e-16  # its smallest positive point, as a fraction of the largest
 
 
 @dataclass(frozen=True)
-class ThreeKnobPolicy:
-    """The most-reward policy at KL ``d`` for one hacking severity ``s``."""
+class ObjectiveOptimum:
+    """The best policy for ``sigmoid(E_P[U]) - beta D(P || Q)`` in a family.
 
-    severity: float  # the threshold s: hacks are draws of X above s
-    frequency: float  # P(hack) = P(X > s) under the policy
-    quality: float  # the shift of E[V]
-    reward: float  # E[U]
-    hack_kl: float  # nats spent on hacking; the rest, d - hack_kl, buys quality
+    Fields are floats for scalar arguments and arrays of their broadcast shape otherwise.
 
-
-def three_knob_optimum(x, v_sd, d, severity):
-    """The post's KL-cap toy model: maximize ``E[U]`` at ``KL = d`` over frequency and quality.
-
-    A policy hacks with probability ``f`` (then ``X`` is drawn from ``Q`` above the severity
-    ``s``) and otherwise draws ``X`` from ``Q`` below ``s``; independently it raises the mean
-    of the normal utility by ``delta``. Its KL is ``bernoulli_kl(f, Fbar(s)) + delta^2 /
-    (2 v_sd^2) = d``, so ``delta`` is set by ``f``, and ``f`` in ``[Fbar(s), f_max]`` is
-    chosen by bounded scalar search on ``logit f``. The mean of ``V`` is taken as 0.
+    Attributes
+    ----------
+    beta : float or ndarray
+        The KL coefficient.
+    utility, error, proxy : float or ndarray
+        ``E_P[V]``, ``E_P[X]`` and ``E_P[U]``.
+    kl : float or ndarray
+        ``D(P || Q)`` in nats.
+    objective : float or ndarray
+        ``sigmoid(E_P[U]) - beta D(P || Q)``.
     """
-    d, v_sd = _positive(d, "d"), _positive(v_sd, "v_sd")
-    blocks = upweight_tail(x, float(severity), 0.5)
-    f0 = float(np.exp(blocks.log_tail))
 
-    def hack_kl(z):
-        return float(bernoulli_kl(expit(z), blocks.log_tail))
+    beta: float | np.ndarray
+    utility: float | np.ndarray
+    error: float | np.ndarray
+    proxy: float | np.ndarray
+    kl: float | np.ndarray
+    objective: float | np.ndarray
 
-    lo = float(logit(f0))
-    hi = optimize.brentq(lambda z: hack_kl(z) - d, lo, 60.0, xtol=1e-13, maxiter=1000)
 
-    def reward(z):
-        quality = v_sd * np.sqrt(2 * max(d - hack_kl(z), 0.0))
-        return dataclasses.replace(blocks, mass=float(expit(z))).mean + quality
+@dataclass(frozen=True, kw_only=True)
+class BlockPolicy(ObjectiveOptimum):
+    """:class:`ObjectiveOptimum` among Theorem 1's reweightings of ``X`` at one threshold.
 
-    best = optimize.minimize_scalar(
-        lambda z: -reward(z), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10}
-    )
-    z = best.x if -best.fun > reward(lo) else lo
-    return ThreeKnobPolicy(
-        severity=float(severity),
-        frequency=float(expit(z)),
-        quality=float(v_sd * np.sqrt(2 * max(d - hack_kl(z), 0.0))),
-        reward=float(reward(z)),
-        hack_kl=hack_kl(z),
-    )
+    Attributes
+    ----------
+    threshold : float or ndarray
+        The threshold ``t`` of the two blocks.
+    mass : float or ndarray
+        ``P(X > t)`` under the policy.
+    """
+
+    threshold: float | np.ndarray
+    mass: float | np.ndarray
+
+
+@dataclass(frozen=True)
+class ThreeKnob:
+    """The most-reward policy of the three-knob model at one KL and one severity.
+
+    The post's knobs are the *severity* of hacking (the threshold ``s``: a hack draws ``X``
+    from ``Q`` above ``s``), its *frequency* (``P(X > s)`` under the policy) and the *quality*
+    of the answers (the rise of ``E[V]``); they are also available under those names.
+
+    Attributes
+    ----------
+    threshold, mass : float or ndarray
+        The severity ``s`` and the frequency ``P_P(X > s)``.
+    utility, error, proxy : float or ndarray
+        ``E_P[V]``, ``E_P[X]`` and ``E_P[U]`` (the reward at the cap).
+    kl : float or ndarray
+        ``D(P || Q)``, the cap.
+    hack_kl : float or ndarray
+        The nats spent on hacking; the rest, ``kl - hack_kl``, buys quality.
+    """
+
+    threshold: float | np.ndarray
+    mass: float | np.ndarray
+    utility: float | np.ndarray
+    error: float | np.ndarray
+    proxy: float | np.ndarray
+    kl: float | np.ndarray
+    hack_kl: float | np.ndarray
+    base_utility: float = 0.0
+
+    @property
+    def severity(self):
+        """The threshold ``s`` above which a hack draws its error."""
+        return self.threshold
+
+    @property
+    def frequency(self):
+        """How often the policy hacks: ``P(X > s)`` under it."""
+        return self.mass
+
+    @property
+    def quality(self):
+        """``E_P[V] - E_Q[V]``: how much the answers improved."""
+        return _float(np.asarray(self.utility) - self.base_utility)
 
 
 @dataclass(frozen=True)
 class Quantilizer:
-    """The best policy under ``dP/dQ <= 1/q``: ``Q`` conditioned on the top ``q`` of ``U``."""
+    """The best policy under ``dP/dQ <= 1/q``: ``Q`` conditioned on the top ``q`` of ``U``.
 
-    q: float
-    threshold: float  # P_Q(U >= threshold) = q
-    utility: float  # E[V | U >= threshold]
-    kl: float  # log(1/q)
-
-
-def quantilizer(x, v, q):
-    """The ``q``-quantilizer of ``U = X + V`` and its utility (Taylor 2016).
-
-    Among all ``P`` with ``dP/dQ <= 1/q``, ``E_P[U]`` is largest for ``Q`` restricted to the
-    upper ``q``-quantile of ``U`` and rescaled by ``1/q`` (fill the largest ``U`` first at the
-    highest allowed density). The threshold comes from ``brentq`` on
-    ``conditioning.log_exceedance``; the utility is ``conditioning.conditional_mean``.
+    Attributes
+    ----------
+    q : float or ndarray
+        The share of ``Q`` kept.
+    threshold : float or ndarray
+        ``u_q`` with ``P_Q(U >= u_q) = q``.
+    utility : float or ndarray
+        ``E[V | U >= u_q]``.
+    kl : float or ndarray
+        ``D(P || Q) = log(1 / q)``.
     """
-    if not 0 < q < 1:
-        raise ValueError(f"q must lie in (0, 1), got {q!r}")
-    log_q = np.log(q)
-    scale = float(x.std() + v.std()) if np.isfinite(x.std()) else 1.0
-    lo, hi = float(x.median() + v.median()), float(x.median() + v.median())
-    while conditioning.log_exceedance(v, x, lo) < log_q:
-        lo -= scale
-    while conditioning.log_exceedance(v, x, hi) > log_q:
-        hi = hi + scale if hi <= 0 else 2 * hi + scale
-    threshold = optimize.brentq(
-        lambda t: conditioning.log_exceedance(v, x, t) - log_q, lo, hi, xtol=1e-12, rtol=1e-12
-    )
-    return Quantilizer(
-        q=float(q),
-        threshold=float(threshold),
-        utility=float(conditioning.conditional_mean(v, x, threshold)),
-        kl=float(-log_q),
-    )
+
+    q: float | np.ndarray
+    threshold: float | np.ndarray
+    utility: float | np.ndarray
+    kl: float | np.ndarray
 
 
-@dataclass(frozen=True)
-class SampledOptimum:
-    """A Gibbs optimum ``dP/dQ = exp(r(X, V) / beta) / Z`` estimated from ``Q``'s samples."""
+def bounded_objective(*, utility, error, beta, t):
+    """The best policy of ``sigmoid(E_P[U]) - beta KL`` that reweights ``X`` at threshold ``t``.
 
-    beta: float
-    utility: float  # E_P[V]
-    utility_se: float  # its delta-method standard error
-    error: float  # E_P[X]
-    kl: float  # D(P || Q) = E_P[r] / beta - log Z
-    effective_size: float  # (sum w)^2 / sum w^2
+    The policy is Theorem 1's two-block reweighting of the error at ``t`` (tail mass ``m``)
+    times an exponential tilt of the utility; both are optimized. For a heavy-tailed error the
+    objective of these policies tends to 1, the supremum over all policies, as ``t`` grows,
+    while their KL and their utility gain tend to 0: the near-optimal policies are Theorem
+    1's, with the utility of the base (the paper's section 5.1, first bullet, with the penalty
+    subtracted).
 
+    Parameters
+    ----------
+    utility : frozen scipy.stats law
+        The law of ``V``, light-tailed (so that its tilts exist).
+    error : frozen scipy.stats law
+        The law of ``X``, with a finite mean.
+    beta : float or array_like
+        KL coefficients, ``> 0``.
+    t : float or array_like
+        Thresholds inside the support of ``X``; broadcast against ``beta``.
 
-def bounded_reward_optimum(x, v, reward, beta, n=10**6, seed=0):
-    """The optimum of ``E[reward(X, V)] - beta KL`` by self-normalized importance sampling.
+    Returns
+    -------
+    BlockPolicy
+        ``threshold``, ``mass``, ``utility``, ``error``, ``proxy``, ``kl``, ``objective``.
 
-    ``reward`` must be bounded above (``tanh``, clipping), so ``Z = E exp(reward / beta)`` is
-    finite whatever the tails and the optimum exists. ``n`` pairs are drawn from ``Q`` once
-    (seeded); the weights are computed in log space. ``beta`` may be an array: one optimum each.
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> p = bounded_objective(utility=stats.norm(), error=stats.t(3), beta=0.1,
+    ...                       t=[10.0, 1e6])
+    >>> print(np.round(p.objective, 6), [f"{u:.2e}" for u in p.utility])
+    [0.873376 0.999973] ['3.58e-01', '1.98e-05']
     """
-    rng = np.random.default_rng(seed)
-    xs = x.rvs(size=n, random_state=rng)
-    vs = v.rvs(size=n, random_state=rng)
-    r = np.asarray(reward(xs, vs), dtype=float)
-    if not np.all(np.isfinite(r)):
-        raise ValueError("reward returned NaN or infinite values on the samples")
+    _light(utility, "utility")
+    _checks.finite_mean(error, "error")
+    beta = _checks.real(beta, "beta", low=0.0, low_open=True)
+    t = _checks.real(t, "t")
+    beta_b, t_b = np.broadcast_arrays(beta, t)
+    shape = beta_b.shape
+    blocks = upweight_tail(error, t_b.ravel(), 0.5)  # the blocks' facts; the mass is chosen below
+    beta_f = beta_b.ravel()
+    args = (np.asarray(blocks.log_tail, float), np.asarray(blocks.body_mean, float),
+            np.asarray(blocks.tail_mean, float))
 
-    def one(b):
-        b = _positive(b, "beta")
-        log_w = r / b
-        shift = log_w.max()
-        w = np.exp(log_w - shift)
-        total = w.sum()
-        p = w / total
-        utility = float(np.sum(p * vs))
-        se = float(np.sqrt(np.sum(p**2 * (vs - utility) ** 2)))
-        log_z = shift + np.log(total / n)
-        return SampledOptimum(
-            beta=b,
-            utility=utility,
-            utility_se=se,
-            error=float(np.sum(p * xs)),
-            kl=float(np.sum(p * r) / b - log_z),
-            effective_size=float(1 / np.sum(p**2)),
+    def curve(lam, log_tail, body, tail):
+        mass = expit(_logit(log_tail) + lam * (tail - body))
+        tilted = tilt(utility, lam)
+        error_mean = body + mass * (tail - body)
+        kl = bernoulli_kl(mass, log_tail) + tilted.kl
+        return mass, tilted.mean, error_mean, kl
+
+    lam = _maximize_bounded(curve, beta_f, args, top=_tilt_reaching(utility, 1 / beta_f))
+    mass, utility_mean, error_mean, kl = curve(lam, *args)
+    proxy = error_mean + utility_mean
+    return BlockPolicy(
+        beta=_float(beta_b), utility=_float(np.reshape(utility_mean, shape)),
+        error=_float(np.reshape(error_mean, shape)), proxy=_float(np.reshape(proxy, shape)),
+        kl=_float(np.reshape(kl, shape)),
+        objective=_float(np.reshape(expit(proxy) - beta_f * kl, shape)),
+        threshold=_float(t_b), mass=_float(np.reshape(mass, shape)),
+    )
+
+
+def bounded_objective_optimum(*, utility, error, beta):
+    """The optimum of ``sigmoid(E_P[U]) - beta KL`` over all policies, for a light-tailed error.
+
+    For a given ``E_P[U]`` the least KL is reached by tilting ``U``, i.e. ``X`` and ``V`` at
+    the same ``lam``; the best ``lam`` solves ``sigmoid'(E[U]) = beta lam``. For independent
+    normal laws this is the closed form of the book: ``U ~ N(0, s^2)`` shifted by ``e`` costs
+    ``e^2 / (2 s^2)`` nats and raises ``E[V]`` by ``e Var(V) / s^2``. A heavy-tailed error has
+    no optimum (the supremum 1 is approached by :func:`bounded_objective` as ``t`` grows).
+
+    Parameters
+    ----------
+    utility, error : frozen scipy.stats laws
+        Light-tailed laws of ``V`` and ``X`` (independent).
+    beta : float or array_like
+        KL coefficients, ``> 0``.
+
+    Returns
+    -------
+    ObjectiveOptimum
+
+    Raises
+    ------
+    ValueError
+        For a heavy-tailed law (naming it), or a bad ``beta``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> best = bounded_objective_optimum(utility=stats.norm(), error=stats.norm(0, 3**0.5),
+    ...                                  beta=0.1)
+    >>> round(best.objective, 6), round(best.utility, 4), round(best.kl, 4)
+    (0.846364, 0.648, 0.8398)
+    """
+    _light(utility, "utility")
+    _light(error, "error")
+    beta = _checks.real(beta, "beta", low=0.0, low_open=True)
+    beta_f = beta.ravel()
+    top = np.minimum(_tilt_reaching(utility, 1 / beta_f), _tilt_reaching(error, 1 / beta_f))
+
+    def curve(lam):
+        tilts = tilt(utility, lam), tilt(error, lam)
+        return None, tilts[0].mean, tilts[1].mean, tilts[0].kl + tilts[1].kl
+
+    lam = _maximize_bounded(curve, beta_f, (), top=top)
+    _, utility_mean, error_mean, kl = curve(lam)
+    proxy = utility_mean + error_mean
+    shape = beta.shape
+    return ObjectiveOptimum(
+        beta=_float(beta), utility=_float(np.reshape(utility_mean, shape)),
+        error=_float(np.reshape(error_mean, shape)), proxy=_float(np.reshape(proxy, shape)),
+        kl=_float(np.reshape(kl, shape)),
+        objective=_float(np.reshape(expit(proxy) - beta_f * kl, shape)),
+    )
+
+
+def three_knob(*, utility, error, kl, severity):
+    """The post's three-knob model of a KL cap: the most ``E_P[U]`` at ``D(P || Q) = kl``.
+
+    A policy hacks with frequency ``f``: then its error is a draw of ``Q`` above the
+    *severity* ``s``, otherwise a draw of ``Q`` below ``s`` (Theorem 1's two blocks, tail
+    mass ``f``); independently it tilts the utility, raising the *quality* ``E_P[V]``. For
+    each severity, the KL budget is split between frequency and quality in the best way: the
+    tilt ``lam`` with ``logit f = logit Fbar(s) + lam D`` and total KL ``kl`` (a unique root,
+    the total KL rising with ``lam``).
+
+    Parameters
+    ----------
+    utility : frozen scipy.stats law
+        The law of ``V``, light-tailed.
+    error : frozen scipy.stats law
+        The law of ``X``, with a finite mean.
+    kl : float or array_like
+        The cap in nats, ``> 0``.
+    severity : float or array_like
+        Thresholds inside the support of ``X``; broadcast against ``kl``.
+
+    Returns
+    -------
+    ThreeKnob
+        ``threshold`` (= ``severity``), ``mass`` (= ``frequency``), ``utility``, ``quality``,
+        ``error``, ``proxy``, ``kl``, ``hack_kl``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> p = three_knob(utility=stats.norm(), error=stats.t(3), kl=0.5, severity=[1.0, 1e4])
+    >>> np.round(p.frequency, 4), np.round(p.quality, 4), np.round(p.proxy, 2)
+    (array([0.5515, 0.022 ]), array([0.6167, 0.0016]), array([  1.55, 330.  ]))
+    """
+    _light(utility, "utility")
+    _checks.finite_mean(error, "error")
+    kl = _checks.real(kl, "kl", low=0.0, low_open=True)
+    severity = _checks.real(severity, "severity")
+    kl_b, s_b = np.broadcast_arrays(kl, severity)
+    shape = kl_b.shape
+    blocks = upweight_tail(error, s_b.ravel(), 0.5)
+    log_tail = np.asarray(blocks.log_tail, float)
+    body, tail = np.asarray(blocks.body_mean, float), np.asarray(blocks.tail_mean, float)
+    budget = kl_b.ravel().astype(float)
+
+    def excess(lam, budget, log_tail, body, tail):
+        mass = expit(_logit(log_tail) + lam * (tail - body))
+        return tilt(utility, lam).kl + bernoulli_kl(mass, log_tail) - budget
+
+    args = (budget, log_tail, body, tail)
+    high = _tilt_reaching(utility, budget)
+    root = elementwise.find_root(excess, (np.zeros_like(budget), high), args=args,
+                                 tolerances={"xatol": 0.0, "xrtol": 4 * np.finfo(float).eps})
+    if not np.all(root.success):
+        raise ArithmeticError("three_knob: the split of the KL budget was not found")
+    lam = root.x
+    mass = expit(_logit(log_tail) + lam * (tail - body))
+    hack = np.minimum(bernoulli_kl(mass, log_tail), budget)
+    tilted = tilt(utility, lam)
+    error_mean = body + mass * (tail - body)
+
+    def out(values):
+        return _float(np.reshape(values, shape))
+
+    return ThreeKnob(
+        threshold=_float(s_b), mass=out(mass), utility=out(tilted.mean), error=out(error_mean),
+        proxy=out(tilted.mean + error_mean), kl=_float(kl_b), hack_kl=out(hack),
+        base_utility=float(utility.mean()),
+    )
+
+
+def quantilizer(*, utility, error, q):
+    """The ``q``-quantilizer of ``U = X + V`` and its utility ``E[V | U >= u_q]``.
+
+    Among all ``P`` with ``dP/dQ <= 1/q``, ``E_P[U]`` is largest for ``Q`` restricted to its
+    top ``q`` of ``U`` and rescaled by ``1/q`` (fill the largest values of ``U`` first, at the
+    largest density allowed): the quantilizer of Taylor (2016). Its KL is ``log(1/q)``. The
+    threshold is :meth:`goodhart.Proxy.isf`, the utility :meth:`goodhart.Proxy.conditional_mean`.
+
+    Parameters
+    ----------
+    utility, error : frozen scipy.stats laws
+        The laws of ``V`` and ``X`` (independent); ``V`` with a finite mean.
+    q : float or array_like
+        Shares in (0, 1).
+
+    Returns
+    -------
+    Quantilizer
+        ``q``, ``threshold``, ``utility``, ``kl``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> best = quantilizer(utility=stats.norm(), error=stats.t(3), q=[0.05, 1e-8])
+    >>> np.round(best.utility, 4), np.round(best.kl, 2)
+    (array([0.9142, 0.0063]), array([ 3.  , 18.42]))
+    """
+    proxy = Proxy(utility=utility, error=error)
+    q = _checks.probability(q, "q")
+    threshold = proxy.isf(q)
+    return Quantilizer(q=_float(q), threshold=threshold,
+                       utility=proxy.conditional_mean(threshold), kl=_float(-np.log(q)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _light(law, name):
+    """``law`` checked: a frozen law with a finite mean and a light right tail."""
+    _checks.finite_mean(law, name)
+    if tails.is_heavy_tailed(law):
+        raise ValueError(
+            f"{name} ({law.dist.name}) is heavy-tailed: its tilts do not exist, and a KL budget "
+            "buys it any mean (Theorem 1); this model needs a light-tailed law"
         )
+    return law
 
-    betas = np.atleast_1d(np.asarray(beta, dtype=float))
-    out = [one(b) for b in betas]
-    return out[0] if np.ndim(beta) == 0 else out
+
+def _logit(log_p):
+    """``logit p`` from ``log p``, exact for tiny ``p``."""
+    return log_p - tails.log1mexp(log_p)
+
+
+def _maximize_bounded(curve, beta, others, top):
+    """The ``lam`` that maximizes ``sigmoid(E[U]) - beta KL`` along ``curve``, per element.
+
+    ``curve(lam, *others)`` returns ``(mass, E[V], E[X], KL)`` at ``lam`` (arrays broadcast
+    with ``others``). The optimum has ``lam = sigmoid'(E[U]) / beta <= 1 / (4 beta)``, and a
+    KL below ``1 / beta`` (its objective is positive and at most ``1 - beta KL``), so ``lam``
+    is at most ``top``, a tilt whose KL is ``1 / beta``. A grid of ``[0]`` and geometric
+    points up to the smaller bound finds the best one, then the root of
+    ``sigmoid'(E[U]) - beta lam``, whose sign is that of the derivative, between it and the
+    neighbour where the sign changes.
+    """
+    top = np.minimum(1 / (4 * beta), top)
+    grid = np.concatenate([[0.0], np.geomspace(_SMALLEST, 1.0, _GRID - 1)])
+    lam = top[:, None] * grid[None, :]
+    wide = [np.repeat(np.asarray(a), grid.size) for a in others]
+    _, v_mean, x_mean, kl = curve(lam.ravel(), *wide)
+    values = expit(v_mean + x_mean) - np.repeat(beta, grid.size) * kl
+    best = np.argmax(values.reshape(lam.shape), axis=1)
+
+    def slope(lam, beta, *others):
+        _, v_mean, x_mean, _ = curve(lam, *others)
+        e = v_mean + x_mean
+        return expit(e) * expit(-e) - beta * lam
+
+    rows = np.arange(lam.shape[0])
+    here = lam[rows, best]
+    sign = slope(here, beta, *others)
+    left = np.where(sign > 0, here, lam[rows, np.maximum(best - 1, 0)])
+    right = np.where(sign > 0, lam[rows, np.minimum(best + 1, grid.size - 1)], here)
+    root = elementwise.find_root(slope, (left, right), args=(beta, *others),
+                                 tolerances={"xatol": 0.0, "xrtol": 4 * np.finfo(float).eps})
+    exact = sign == 0
+    if not np.all(root.success | exact):
+        raise ArithmeticError("bounded objective: the optimum was not bracketed by the grid")
+    return np.where(exact, here, root.x)
+
+
+def _tilt_reaching(law, budget):
+    """A ``lam`` per budget, below the MGF radius, whose tilt of ``law`` costs at least that."""
+    radius = tails.mgf_radius(law)
+    high = np.full(np.shape(budget), min(1.0, radius / 2))
+    for _ in range(200):
+        short = tilt(law, high).kl < budget
+        if not np.any(short):
+            return high
+        step = 2 * high if not np.isfinite(radius) else np.minimum(2 * high, (high + radius) / 2)
+        high = np.where(short, step, high)
+    raise ArithmeticError(f"no tilt of {law.dist.name} reaches a KL of {np.max(budget):g}")
+
+
+def _float(values):
+    values = np.asarray(values, dtype=float)
+    return float(values) if values.ndim == 0 else values

@@ -1,4 +1,7 @@
-"""Theorems 3 and 4: exponential tilts, the KL frontier and the KL-penalized optimum.
+"""Theorems 2 and 4: exponential tilts, the KL frontier and the KL-penalized optimum.
+
+The numbering is the paper's final one (arXiv 2407.14503): Theorem 2 is the KL frontier
+(Theorem 3 of the post and of the submission), Theorem 4 the KL-penalized optimum.
 
 The exponential tilt of ``V ~ Q`` at ``lam >= 0`` is the law ``Q_lam`` with
 ``dQ_lam/dQ = exp(lam V - Lambda(lam))``, where ``Lambda(lam) = log E_Q exp(lam V)`` is the
@@ -8,12 +11,16 @@ optimization problems of the book:
 
 * the **KL frontier** ``Phi(d) = sup{E_P[V] : D(P||Q) <= d}``. Donsker-Varadhan gives
   ``E_P[V] <= (d + Lambda(lam)) / lam`` for every ``lam > 0``, with equality for the tilt whose
-  KL is ``d``: where such a tilt exists it attains the frontier (Theorem 3). For small ``d``,
+  KL is ``d``: where such a tilt exists it attains the frontier (Theorem 2); where none
+  does, the supremum is not attained (below). For small ``d``,
   with ``s`` the standard deviation and ``kappa_3`` the third cumulant,
   ``Phi(d) = E[V] + s sqrt(2 d) + kappa_3 d / (3 s^2) + O(d^{3/2})`` (:func:`frontier_series`);
 * the **penalized optimum** ``argmax_P E_P[U] - beta D(P||Q)`` is the Gibbs law
   ``dP/dQ = exp(U / beta) / Z``; for ``U = X + V`` with independent ``X, V`` it is the product
-  of their tilts at ``1 / beta`` (Theorem 4), and its objective is ``beta log Z``.
+  of their tilts at ``1 / beta`` (Theorem 4), and its objective is ``beta log Z``. Here
+  ``D`` is the KL between the laws of the whole outcome (for policies, the trajectory KL:
+  the per-state KL summed along the trajectory); the paper's per-state *average* has, for
+  texts of different lengths, an optimum that is not a tilt.
 
 Both need ``Lambda`` finite, which is decided by the right tail: the MGF is finite below the
 radius ``r = sup{lam : E exp(lam V) < inf}`` and infinite above it; ``r = 0`` exactly for the
@@ -22,11 +29,14 @@ The radius comes from :func:`goodhart.tails.mgf_radius`, which decides it exactl
 family. A heavy tail has an infinite frontier at every ``d > 0`` and no penalized optimum.
 
 If the tilts' KL stays bounded as ``lam -> r`` (a finite MGF *and* mean at the radius, e.g. a
-tail ``exp(-x) / x^3``), the frontier beyond ``K = KL(r)`` is *not attained*: it is
-``(d + Lambda(r)) / r``, the Donsker-Varadhan bound at ``lam = r``, approached by moving mass
-into the far tail of ``Q_r`` (Theorem 1 applied to ``Q_r``) without reaching it. None of the
-families :mod:`goodhart.tails` classifies today has that property (their MGFs are infinite at
-the radius, so every ``d`` is reached by a tilt), but the functions below handle it.
+density ``exp(-x) / x^3`` far out; scipy's ``geninvgauss(p, b)`` with ``p < -1``, whose tilt at
+``r = b / 2`` is an inverse gamma law), the frontier beyond ``K = KL(r)`` is *not attained*: it
+is ``(d + Lambda(r)) / r``, the Donsker-Varadhan bound at ``lam = r``, approached by moving
+mass into the far tail of ``Q_r`` (Theorem 1 applied to ``Q_r``), and no ``P`` reaches it
+(equality in the bound needs ``P = Q_r``, whose KL is ``K < d``). Then the maximizer is not a
+tilt, and no maximizer exists. None of the families :mod:`goodhart.tails` classifies today has
+that property (their MGFs are infinite at the radius, so every ``d`` is reached by a tilt), but
+the functions below handle it.
 
 Numerics. Integrals are taken in the family's standard coordinate ``z`` (scipy's ``loc = 0``,
 ``scale = 1`` member, through its public ``logpdf`` on arrays) by double-exponential
@@ -259,13 +269,15 @@ def kl_frontier(v, d):
     -------
     float or ndarray
         ``E_Q[V]`` at ``d = 0``; ``inf`` at every ``d > 0`` for a heavy right tail (Theorem 1:
-        any mean at any positive KL). For a light tail, the mean of the tilt whose KL is ``d``
-        (Theorem 3), which attains the supremum; small budgets by :func:`frontier_series`;
-        where the tilts' KL stays below ``d`` up to the MGF radius ``r`` (a finite MGF and mean
-        at ``r``, see the module notes) the supremum ``(d + Lambda(r)) / r``, approached but
-        not attained. For a law bounded above the frontier tends to the upper end of the
-        support as ``d`` grows (once no tilt resolvable in doubles reaches ``d``, the midpoint
-        of the remaining interval, narrower than ``1e-9`` of the excess). The excess
+        any mean at any positive KL). For a light tail: where some tilt has KL ``d``, the
+        mean of that tilt, which attains the supremum (Theorem 2), small budgets by
+        :func:`frontier_series`; where every tilt's KL stays below ``d`` up to the MGF radius
+        ``r`` (a finite MGF and mean at ``r``, see the module notes), the supremum
+        ``(d + Lambda(r)) / r``, approached but attained by no ``P``. For every family
+        :mod:`goodhart.tails` classifies today the first case holds at every ``d``. For a
+        law bounded above the frontier tends to the upper end of the support as ``d`` grows
+        (once no tilt resolvable in doubles reaches ``d``, the midpoint of the remaining
+        interval, narrower than ``1e-9`` of the excess). The excess
         ``Phi(d) - E_Q[V]`` has a relative error below ``1e-9`` (plus the rounding of the sum).
 
     Raises
@@ -401,10 +413,11 @@ def penalized_optimum(*, utility, error, beta):
         if np.any(bad):
             limit = 1.0 / law.radius
             at = "<" if law.tilt_at_radius else "<="
+            below = "<" if law.finite_at_radius else "<="
             reason = (
                 f"the MGF of the {name} law ({law.name}) is finite only for lam "
-                f"{'<=' if law.finite_at_radius else '<'} {law.radius:g}, so below that "
-                "E exp(U / beta) = inf and sup E[U] - beta KL = inf"
+                f"{'<=' if law.finite_at_radius else '<'} {law.radius:g}, so for beta "
+                f"{below} {limit:g} E exp(U / beta) = inf and sup E[U] - beta KL = inf"
             )
             if law.finite_at_radius and not law.tilt_at_radius:
                 reason += (f"; at beta = {limit:g} the supremum beta log E exp(U / beta) is "
