@@ -307,6 +307,8 @@ def tilted_pair(*, utility, error, t, utility_mass=None, error_mass=None, error_
 def both_heavy_families(t, law=None):
     """Five product laws on two independent copies of ``law`` (default Student-t(3)).
 
+    ``law`` must be symmetric about its mean: family D reflects its reweighting.
+
     With ``heavy = t^-0.8`` (the mean grows like ``t^0.2``) and ``bounded = 1/t`` (the mean
     stays bounded) as tail masses at the threshold ``t``, and ``even`` for thresholds in a
     decade ``[10^k, 10^(k+1))`` with ``k`` even:
@@ -327,18 +329,24 @@ def both_heavy_families(t, law=None):
     [-23.8, -376.8]
     """
     law = stats.t(3) if law is None else law
+    _checks.finite_mean(law, "law")
     t = _checks.real(t, "t")
-    heavy, bounded = t**-0.8, 1.0 / t
+    base = float(law.mean())
+    # two reweightings serve all five families (each costs a tail mean per threshold)
+    heavy, bounded = (upweight_tail(law, t, mass) for mass in (t**-0.8, 1.0 / t))
+    kept = (np.full(np.shape(t), base), np.zeros(np.shape(t)))
+    up, flat = (heavy.mean, heavy.kl), (bounded.mean, bounded.kl)
     even = np.floor(np.log10(t) + 1e-9) % 2 == 0
-    pair = dict(utility=law, error=law, t=t)
-    return {
-        "A": tilted_pair(**pair, error_mass=heavy),
-        "B": tilted_pair(**pair, utility_mass=heavy, error_mass=bounded),
-        "C": tilted_pair(**pair, utility_mass=np.where(even, heavy, np.nan),
-                         error_mass=np.where(even, np.nan, heavy)),
-        "D": tilted_pair(**pair, utility_mass=heavy, error_mass=heavy, error_sign=-1),
-        "E": tilted_pair(**pair, utility_mass=heavy, error_mass=heavy),
-    }
+    on_even, on_odd = ([np.where(where, a, b) for a, b in zip(up, kept, strict=True)]
+                       for where in (even, ~even))
+
+    def pair(v, x, sign=1.0):
+        error = base + sign * (x[0] - base)
+        return Pair(utility=_checks.like(v[0], t), error=_checks.like(error, t),
+                    kl=_checks.like(v[1] + x[1], t))
+
+    return {"A": pair(kept, up), "B": pair(up, flat), "C": pair(on_even, on_odd),
+            "D": pair(up, up, sign=-1.0), "E": pair(up, up)}
 
 
 def discrete_error_conditional_mean(*, utility, points, log_weights, t):
