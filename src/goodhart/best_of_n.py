@@ -120,7 +120,7 @@ def sample_best_of_n(proxy, n, trials, rng=None, top=None, chunk=2**22):
         raise ValueError(f"proxy must be a goodhart.Proxy, got {type(proxy).__name__}")
     n = _checks.whole(n, "n", low=1)
     if np.any(n > 2.0**53):
-        raise ValueError(f"n must be at most 2^53 to be sampled (a count of draws), got {n.max():g}")
+        raise ValueError(f"n must be at most 2^53 to be sampled (draws), got {n.max():g}")
     trials = _checks.integer(trials, "trials", low=2, high=_checks.MAX_DRAWS)
     if top is not None:
         top = _checks.integer(top, "top", low=1)
