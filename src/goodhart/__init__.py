@@ -2,18 +2,17 @@
 
 The proxy reward is ``U = X + V``, true utility ``V`` plus error ``X``; laws are frozen
 ``scipy.stats`` distributions. One module a concept; the results of the book sit on a few
-shared modules (an arrow reads "uses")::
+shared modules. Each module imports only from the floors below it::
 
-    plotting          report ──────────────┐
-                        │                  │
-    best_of_n ──► proxy ◄── remedies       │
-                  │  │                     │
-                  │  └──► tilting ◄────────┤
-                  ▼        │               │
-    diagnostics  tails ◄───┴── reweighting ◄── mdp ──► trees ◄── rl, occupancy
-        │          ▲                │                    │
-        ▼          │                └──► divergences ◄───┘
-       cli, data   └─── (every module validates through _checks)
+    5  report    remedies    dependence    mdp
+    4  best_of_n    bounded_reward    reweighting    rl    occupancy
+    3  proxy (the engine for U)    trees    regions    cli
+    2  tilting    divergences    _fast    diagnostics    results
+    1  tails
+    0  _checks (validation, used by all)    plotting    data
+
+(two calls go up, made when they run: ``Proxy.report`` into ``report``, and ``python -m
+goodhart.diagnostics`` into ``cli``).
 
 * ``tails``: tail facts of one law, and the one heavy/light classification;
 * ``divergences``: Bernoulli, mixture and discrete KL, total variation;
