@@ -181,6 +181,13 @@ def test_default_formats_and_special_values():
     assert t.numeric == (True, True, False, False, True, True, True)
 
 
+def test_infinities_are_written_as_symbols_whatever_the_format():
+    import sympy
+
+    t = table([[math.inf, -np.inf, sympy.oo, -sympy.oo]], headers=list("abcd"), formats=".3g")
+    assert t.cells[0] == ("∞", "−∞", "∞", "−∞")
+
+
 def test_pipes_and_newlines_in_cells_are_escaped():
     t = table([["a|b", "line\nbreak"]], headers=["x", "y"])
     assert "| a\\|b | line break |" in t.to_markdown()

@@ -365,3 +365,16 @@ def test_draw_map_refuses_bad_input():
         R.draw_map({"thm1": "extends"})
     with pytest.raises(ValueError, match="layout"):
         R.draw_map(R.collect(BOOK), layout={"thm9": (0, 0)})
+
+
+def test_the_sites_badges_have_the_colours_of_the_map():
+    css = (BOOK / "_ext" / "static" / "book.css").read_text()
+    for style in R.STYLES.values():
+        if style.word == R.PENDING:
+            continue
+        role = style.badge.removeprefix("bdg-")
+        rule = re.search(rf"\.sd-bg-{role} \{{ background-color: (#\w+) !important; "
+                         rf"color: (#\w+) !important; \}}", css)
+        assert rule, f"no badge colour for {style.word}"
+        text = {"#000": "black", "#fff": "white"}[rule[2]]
+        assert (rule[1].upper(), text) == (style.color.upper(), R._text_color(style.color))

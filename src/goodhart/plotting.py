@@ -235,9 +235,14 @@ def use_book_style():
 
 
 def _format_cell(value, spec) -> str:
-    """One cell as text: ``spec`` a format spec (``".4g"``, ``"{:.2%}"``) or a callable."""
+    """One cell as text: ``spec`` a format spec (``".4g"``, ``"{:.2%}"``) or a callable.
+
+    Infinities are written as the reader writes them, ``∞`` and ``−∞``, whatever the spec.
+    """
     if value is None:
         return ""
+    if _is_infinite(value):
+        return "∞" if value > 0 else "−∞"
     if callable(spec):
         text = spec(value)
     elif spec is not None and "{" in spec:
@@ -257,6 +262,14 @@ def _format_cell(value, spec) -> str:
 
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
+def _is_infinite(value) -> bool:
+    """An infinite real number: a float, numpy's or sympy's ``oo``."""
+    try:
+        return _is_number(value) and math.isinf(float(value))
+    except TypeError:  # a complex number
+        return False
 
 
 @dataclass(frozen=True)

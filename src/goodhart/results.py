@@ -188,7 +188,7 @@ ROWS = (
          "returns",
          "§3.2, main.tex l.216–229, PDF p.4",
          "there is a policy $\\pi$ with mean return … $> M$ and "
-         "$\\mathbb E_{s \\in T, T\\sim Tr(\\pi)}[\\dots] < \\epsilon$",
+         "$\\mathbb E_{s \\in T, T\\sim Tr(\\pi)}[\\dots]$ $< \\epsilon$",
          "theorem3", "theorems", "thm3-kl",
          "KL of the read-off policy, summed along its trajectories (nats)",
          uses=("thm1", "policy-kl"), erratum="errata-references"),
@@ -207,7 +207,7 @@ ROWS = (
          "§3.3, main.tex l.242–247, PDF p.4; proof App. A.4, l.599–622, p.13",
          "If $U=X+V$ with $X$ and $V$ both light-tailed and $V$ unbounded, and the "
          "distribution of U is continuous, … then "
-         "$\\lim_{\\beta \\to 0^+} \\mathbb E[V(\\pi^*(\\beta))] = \\infty$",
+         "$\\lim_{\\beta \\to 0^+} \\mathbb E[V(\\pi^*(\\beta))]$ $= \\infty$",
          "theorem4", "theorems", "thm4-normal-utility",
          "utility of the optimum at the smallest $\\beta$ computed, normal error and utility",
          uses=("defs",), erratum="errata-theorem-4"),
@@ -215,7 +215,7 @@ ROWS = (
          "conditioning on $X + V \\ge t$ with subexponential error: utility returns to "
          "$\\E[V]$",
          "§3.4.1, main.tex l.254–262, PDF p.4–5; proof App. A.5",
-         "Then $\\lim_{t \\to \\infty} \\mathbb E[V | X + V \\ge t] =\\mathbb{E}[V]$",
+         "Then $\\lim_{t \\to \\infty} \\mathbb E[V | X + V \\ge t]$ $=\\mathbb{E}[V]$",
          "theorem5", "theorems", "thm5-t3",
          "$\\E[V \\mid U \\ge t]$ at $t = 10^6$, Student-t (3) error, standard normal $V$ (mean 0)",
          uses=("lem1", "lem2"), erratum="errata-theorem-5-denominator"),
@@ -223,13 +223,13 @@ ROWS = (
          "a cut $h(t) \\to \\infty$ so slow that the tail of $X$ does not notice it",
          "App. A.5.3, theorem5.tex l.112–124, PDF p.15",
          "There is $h(t)$ depending on $F_X$ such that … "
-         "$\\lim_{t\\to\\infty}\\frac{\\bar F_X(t-h(t))}{\\bar F_X(t)}=1$",
+         "$\\lim_{t\\to\\infty}\\frac{\\bar F_X(t-h(t))}{\\bar F_X(t)}$ $=1$",
          "theorem5", "theorems", "lem1-ratio",
          "$\\Fbar_X(t - \\log t)/\\Fbar_X(t)$ at $t = 10^{12}$, Student-t (3) error (tends to 1)"),
     _row("lem2", "Lemma 2", "Lem 2",
          "both $X$ and $V$ above the cut is negligible: $o(\\Fbar_X(t)/t)$",
          "App. A.5.3, theorem5.tex l.126–153, PDF p.15–16",
-         "Then $Pr[X+V>t,\\ V>h(t),\\ X > h(t)] = o(\\bar F_X(t)/t)$",
+         "Then $Pr[X+V>t,\\ V>h(t),\\ X > h(t)]$ $= o(\\bar F_X(t)/t)$",
          "theorem5", "theorems", "lem2-ratio",
          "$t\\,\\P(\\dots)/\\Fbar_X(t)$ at $t = 10^{12}$, $h = \\log t$ (the lemma: tends to 0)",
          uses=("lem1",), erratum="errata-lemma-2"),
@@ -237,7 +237,7 @@ ROWS = (
          "conditioning with $\\Fbar_X(t+1)/\\Fbar_X(t) \\to 0$: utility grows without bound",
          "§3.4.2, main.tex l.267–271, PDF p.5; proof App. A.6",
          "Then for any $V$ with a finite mean which has no upper bound, "
-         "$\\lim_{t\\to\\infty}\\mathbb{E}[V|X+V > t] = \\infty$",
+         "$\\lim_{t\\to\\infty}\\mathbb{E}[V|X+V > t]$ $= \\infty$",
          "theorem6", "theorems", "thm6-normal",
          "$\\E[V \\mid U \\ge t]$ at $t = 10^4$, standard normal error and utility ($t/2$)"),
     # --- Definitions, figures of the proofs, footnotes, the post ----------------------------
@@ -246,7 +246,7 @@ ROWS = (
          "is used as its complement",
          "§2.2, main.tex l.138–141, PDF p.2",
          "heavy-tailed if its tail function … satisfies "
-         "$\\lim _{x \\rightarrow \\infty} e^{t x} \\bar{F}(x)=\\infty$ for all $t > 0$",
+         "$\\lim _{x \\rightarrow \\infty} e^{t x} \\bar{F}(x)$ $=\\infty$ for all $t > 0$",
          "tails", "details", "defs-kl",
          "KL at which a law that is not heavy-tailed in the paper's sense gains 1 in mean",
          erratum="errata-definition"),
@@ -255,7 +255,7 @@ ROWS = (
          "trajectory",
          "§2.1, main.tex l.126–127, PDF p.2",
          "we penalize $D_{KL}(\\pi \\| \\pi_0) \\triangleq$ "
-         "$\\mathbb E_{s \\in T, T\\sim Tr(\\pi)}[D_{KL}(\\pi(s) \\| \\pi_0(s))]$",
+         "$\\mathbb E_{s \\in T, T\\sim Tr(\\pi)}$ $[D_{KL}(\\pi(s) \\| \\pi_0(s))]$",
          "theorem3", "details", "policy-kl-average",
          "the paper's averaged KL of the same read-off policy (nats)",
          erratum="errata-policy-kl"),
@@ -301,7 +301,7 @@ ROWS = (
          "an unbiased error, light-tailed given $V$ but dependent on it, stalls utility",
          "§5.2, main.tex l.349, PDF p.8",
          "But if $V \\sim N(0, 1)$, and $X | V \\sim N(0, 4)$ when $V \\in [-1, 1]$, "
-         "otherwise $X=0$, then $\\lim_{t \\to\\infty} \\mathbb E[V | X + V \\ge t] = 0$.",
+         "otherwise $X=0$, then $\\lim_{t \\to\\infty} \\mathbb E[V | X + V \\ge t]$ $= 0$.",
          "without_independence", "details", "fn-dependent-mean",
          "$\\E[V \\mid U \\ge t]$ at $t = 1000$ (the footnote: tends to 0)",
          erratum="errata-footnote-6"),
@@ -395,7 +395,7 @@ ROWS = (
     _row("disc-bounded", "§5.1, bounded objective", "",
          "maximizing a bounded function of $\\E[U]$ against the KL leaves $V \\approx 0$",
          "§5.1, main.tex l.342, PDF p.8",
-         "If we maximize $\\sigma(\\mathbb E[U]) + D_{KL}(Tr(\\pi) \\| Tr(\\pi_0))$, where "
+         "If we maximize $\\sigma(\\mathbb E[U])$ $+ D_{KL}(Tr(\\pi) \\| Tr(\\pi_0))$, where "
          "$\\sigma$ is a bounded function (e.g. sigmoid), all near-optimal policies will have "
          "$V \\approx 0$.",
          "remedies", "discussion", "disc-bounded-utility",
