@@ -7,8 +7,9 @@ stored in the committed notebook, as display outputs whose metadata names the ke
 (``metadata.scrapbook.name``). This module reads them back, so that the scorecard, its counts
 and the map of results are computed from what the chapters assert, not typed:
 
-* :data:`ROWS` declares the rows: the paper's (or post's) item, its words, the chapter that
-  covers it, its key number, which other rows it uses, and the errata entry of a correction;
+* ``ROWS`` declares the rows (a :class:`Row` each): the paper's (or post's) item, its words,
+  the chapter that covers it, its key number, which other rows it uses, and the errata entry
+  of a correction;
 * :func:`read_glue` reads the glued values of one notebook;
 * :func:`collect` gathers every row's status and numbers into a :class:`Scorecard` (a row
   whose chapter has not glued its status yet is ``"pending"``);
@@ -164,7 +165,8 @@ def _row(id, name, short, claim, source, quote, chapter, part, key=None, key_lab
                tuple(uses), erratum, note)
 
 
-#: Every row of the scorecard, in the order of the scorecard's parts.
+# Every row of the scorecard, in the order of the scorecard's parts (a plain comment: the API
+# page would print the whole tuple, the paper's formulas as raw TeX).
 ROWS = (
     # --- Theorems, corollary, lemmas ---------------------------------------------------------
     _row("thm1", "Theorem 1", "Thm 1",
@@ -501,7 +503,7 @@ class Scorecard:
     Attributes
     ----------
     results : tuple of Result
-        One a row, in the order of :data:`ROWS`.
+        One a row, in the order of ``ROWS``.
     stray : tuple of str
         Status keys (``<id>-status``) glued by a chapter for no declared row.
     """
@@ -673,7 +675,7 @@ def collect(book_dir, rows: Iterable[Row] = ROWS) -> Scorecard:
     book_dir : str or pathlib.Path
         The directory of the chapters (``book/``; ``"."`` from a notebook there).
     rows : iterable of Row
-        The rows, :data:`ROWS` by default.
+        The rows, ``ROWS`` by default.
 
     Returns
     -------
