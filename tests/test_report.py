@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 from matplotlib.figure import Figure
 
-from goodhart import mdp, report, tails, tilting
+from goodhart import report, tails, tilting
 from goodhart.best_of_n import PAPER_ERRORS, paper_pairs, utility_peak
 from goodhart.divergences import bernoulli_kl
 from goodhart.proxy import Proxy
+from goodhart.reweighting import upweight_proxy_gaussian
 
 PAIRS = sorted(paper_pairs())
 HEAVY_FINITE = ("t3", "t5", "lognormal")  # the paper's heavy errors with a finite mean
@@ -166,14 +167,15 @@ def test_conditional_means_match_the_normal_closed_form():
 
 
 def test_witness_matches_the_corollary_block_computation():
-    # the corollary chapter's construction, mdp.proxy_blocks: an independent quadrature of the
-    # two blocks of U = X + V for a normal V given the error
+    # the corollary chapter's construction, reweighting.upweight_proxy_gaussian: an
+    # independent quadrature of the two blocks of U = X + V for a normal V given the error
     r = paper_report("normal", "t3")
     w, x = r.witness, PAPER_ERRORS["t3"]
     reached = np.flatnonzero(np.isfinite(w.kl))
     assert reached.size >= 4
     for k in reached:
-        blocks = mdp.proxy_blocks(x, w.threshold[k], w.mass[k], utility_sd=2.0)
+        blocks = upweight_proxy_gaussian(x, w.threshold[k], w.mass[k],
+                                         utility_mean=np.zeros_like, utility_sd=2.0)
         assert blocks.proxy == pytest.approx(w.proxy, rel=1e-8)
         assert blocks.kl == pytest.approx(w.kl[k], rel=1e-8)
         assert blocks.utility == pytest.approx(w.utility[k], rel=1e-6, abs=1e-12)

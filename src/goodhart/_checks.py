@@ -85,14 +85,26 @@ def real(value, name, *, low=None, high=None, low_open=False, high_open=False, f
     return array
 
 
+def scalar(value, name, *, check=None, **bounds):
+    """One number as a float, checked by ``check`` (default :func:`real`, with ``bounds``).
+
+    An array of other than exactly one number (``[]``, ``[1, 2]``) is refused by name, where
+    ``float(array)`` would raise numpy's own TypeError.
+    """
+    array = (check or real)(value, name, **bounds)
+    if array.size != 1:
+        raise ValueError(f"{name} must be one number, got an array of shape {array.shape}")
+    return float(array.reshape(()))
+
+
 def probability(value, name, *, closed=False):
     """``value`` checked to lie in (0, 1), or in [0, 1] when ``closed``."""
     return real(value, name, low=0.0, high=1.0, low_open=not closed, high_open=not closed)
 
 
-def whole(value, name, *, low=1):
+def whole(value, name, *, low=1, high=None):
     """``value`` as a float array of whole numbers ``>= low`` (counts such as ``n``)."""
-    array = real(value, name, low=low)
+    array = real(value, name, low=low, high=high)
     if np.any(array != np.round(array)):
         raise ValueError(f"{name} must be whole numbers, got {_short(value)}")
     return array
@@ -114,6 +126,16 @@ def integer(value, name, *, low=None, high=None):
 
 #: The largest count of draws or trials a function allocates at once (8 bytes each: 800 MB).
 MAX_DRAWS = 10**8
+
+
+def draws(counts, what):
+    """Refuse a product of counts (``n * replicates``) above :data:`MAX_DRAWS`, by name."""
+    total = 1
+    for value in counts.values():
+        total *= value
+    if total > MAX_DRAWS:
+        names = " * ".join(counts)
+        raise ValueError(f"{names} must be at most {MAX_DRAWS:.0e} {what}, got {total:.3g}")
 
 
 def same_shape(name_a, a, name_b, b):

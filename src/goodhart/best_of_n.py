@@ -69,7 +69,9 @@ def utility_peak(proxy, n_max=1e12):
     >>> utility_peak(pairs["normal", "normal"], n_max=1e4).n is None  # normal error: no peak
     True
     """
-    n_max = float(_checks.real(n_max, "n_max", low=2.0, high=1e100))
+    if not isinstance(proxy, Proxy):
+        raise ValueError(f"proxy must be a goodhart.Proxy, got {type(proxy).__name__}")
+    n_max = _checks.scalar(n_max, "n_max", low=2.0, high=1e100)
     grid = np.unique(np.round(np.logspace(0, np.log10(n_max), 241)))
     values = proxy.best_of_n(grid).utility
     k = int(np.argmax(values))

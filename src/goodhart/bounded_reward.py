@@ -47,6 +47,8 @@ _AGREEMENT = 1e-7  # two successive levels that agree to this: the finer one is 
 _INTEGRALS = 1e-13  # the absolute accuracy assumed of the three integrals (each <= 1)
 _ROUNDING = 1e-6  # the largest relative error of the KL that this allows, which is accepted
 _SMALL_SAMPLE = 100  # a sampled optimum resting on fewer effective draws warns
+_LARGEST_BETA = 1e100  # the largest KL coefficient of optimum (see there)
+_LOG_SMALLEST_TAIL = np.log(1e-300)  # the smallest P(U >= level) of a clipped reward
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,10 @@ def optimum(*, utility, error, reward, level=None, beta=None, kl=None):
     reward : {"clip", "tanh"}
         ``min(U, level)`` or ``tanh(U)``.
     level : float, optional
-        The clipping level ``c`` (for ``"clip"`` only), below the upper end of ``U``.
+        The clipping level ``c`` (for ``"clip"`` only), below the upper end of ``U``, with
+        ``P(U >= c) >= 1e-300``.
     beta : float or array_like, optional
-        KL coefficients, ``> 0``.
+        KL coefficients, in ``(0, 1e100]``.
     kl : float or array_like, optional
         KL budgets in nats, ``> 0``; for clipping below ``-log P(U >= level)``, the KL of the
         limit ``beta -> 0``.
@@ -161,7 +164,11 @@ def optimum(*, utility, error, reward, level=None, beta=None, kl=None):
     if (beta is None) == (kl is None):
         raise ValueError("give exactly one of beta (the coefficient) or kl (a budget)")
     name, given = ("beta", beta) if beta is not None else ("kl", kl)
-    given = _checks.real(given, name, low=0.0, low_open=True)
+    # beta <= 1e100: beyond, the optimum's KL (about Var r / (2 beta^2)) is below double
+    # precision for any reward of variance below 1e186, and the thresholds c + beta log s run
+    # out to where the tails of the laws are integrated node by node (minutes)
+    given = _checks.real(given, name, low=0.0, low_open=True,
+                         high=_LARGEST_BETA if name == "beta" else None)
     given, level = np.broadcast_arrays(given, level)
     shape, given, level = given.shape, given.ravel(), level.ravel()
     if name == "kl":
@@ -211,8 +218,10 @@ def sampled_optimum(*, utility, error, reward, bound, beta, size=10**6, rng=None
     """
     if not callable(reward):
         raise ValueError(f"reward must be a function of the draws, got {type(reward).__name__}")
-    bound = float(_checks.real(bound, "bound"))
+    bound = _checks.scalar(bound, "bound")
     beta = _checks.real(beta, "beta", low=0.0, low_open=True)
+    if beta.size == 0:
+        raise ValueError("beta must hold at least one KL coefficient, got none")
     size = _checks.integer(size, "size", low=2)
     proxy = Proxy(utility=utility, error=error)
     _probe(reward, bound)
@@ -258,6 +267,13 @@ def _level(reward, level, proxy):
     upper = float(proxy.utility.support()[1] + proxy.error.support()[1])
     if np.any(level >= upper):
         raise ValueError(f"level must lie below {upper:g}, the upper end of U's support")
+    # every threshold lies below the level: where P(U >= level) is representable the tails
+    # come from scipy's; beyond, each node would integrate a density (seconds a node)
+    with _checks.named("level"):
+        log_tail = proxy.logsf(np.max(level))
+    if log_tail < _LOG_SMALLEST_TAIL:
+        raise ValueError(f"level = {np.max(level):g} is too far out: P(U >= level) = "
+                         f"exp({log_tail:.4g}) is below 1e-300")
     return level
 
 
@@ -275,7 +291,12 @@ def _thresholds(reward, level, beta, s, one_minus):
     beta = beta[:, None]
     if reward == "clip":
         log_s = np.where(s < 0.5, np.log(s), np.log1p(-one_minus)) + 0 * beta
-        return level[:, None] + beta * log_s, log_s, np.full(beta.shape[0], -np.inf)
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = level[:, None] + beta * log_s
+        if not np.all(np.isfinite(t)):
+            raise ValueError(f"beta = {np.max(beta):g} is too large: the thresholds c + beta "
+                             "log s overflow")
+        return t, log_s, np.full(beta.shape[0], -np.inf)
     # tanh: s = atom + (1 - atom) sigma in (atom, 1), with the atom w(-inf) = exp(-2 / beta);
     # T = atanh(1 + beta log s) = (log(2 + beta log s) - log(beta) - log(-log s)) / 2
     log_atom = -2 / beta
@@ -346,8 +367,10 @@ def _fields(proxy, reward, level, beta, sums, log_atom):
     rounding = _INTEGRALS * (1 + np.abs(w_log_w / z) + np.abs(log_z))
     if np.any(rounding > _ROUNDING * kl):
         i = np.flatnonzero(rounding > _ROUNDING * kl)[0]
-        raise ValueError(f"beta = {beta[i]:g} is too large: the optimum's KL, about {kl[i]:.2g} "
-                         "nats, is not resolved in double precision")
+        levels = np.broadcast_to(level, beta.shape)
+        where = "" if reward != "clip" else f" for level = {levels[i]:g}"
+        raise ValueError(f"beta = {beta[i]:g} is too large{where}: the optimum's KL, about "
+                         f"{kl[i]:.2g} nats, is not resolved in double precision")
     if reward == "clip":
         threshold = level - beta
     else:  # atanh(1 - beta), without rounding 1 - beta

@@ -70,7 +70,7 @@ def load_samples(path):
     ...
     ValueError: ...bad.txt: line 2: nan is NaN or infinite; the diagnostics need finite values
     """
-    path = Path(path)
+    path = _file_name(path, "path")
     if path.is_dir():
         raise ValueError(f"{path}: is a directory, not a file of samples")
     if not path.is_file():
@@ -225,6 +225,13 @@ def _one_line(error):
 # Writing the report.
 
 
+def _file_name(value, name):
+    """``value`` as a Path, or a ValueError naming ``name`` (None, a number...)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{name} must be a file name, got {type(value).__name__}")
+    return Path(value)
+
+
 def _umask():
     mask = os.umask(0o022)
     os.umask(mask)
@@ -248,7 +255,8 @@ def output_path(out, samples_path):
     -------
     pathlib.Path
     """
-    out = Path(out)
+    out = _file_name(out, "out")
+    samples_path = _file_name(samples_path, "samples_path")
     target = Path(os.path.realpath(out))
     if target.exists():
         if target.is_dir():
@@ -284,7 +292,11 @@ def write_png(figure, target):
     target : pathlib.Path
         As returned by :func:`output_path`.
     """
-    target = Path(target)
+    if not callable(getattr(figure, "savefig", None)):
+        raise ValueError(f"figure must be a matplotlib Figure, got {type(figure).__name__}")
+    target = _file_name(target, "target")
+    if target.is_dir():
+        raise ValueError(f"target {str(target)!r} is a directory; give a file name")
     if target.exists():
         mode = stat.S_IMODE(target.stat().st_mode)
     else:
@@ -373,6 +385,10 @@ def report_dict(report):
     -------
     dict
     """
+    from goodhart.diagnostics import TailReport
+
+    if not isinstance(report, TailReport):
+        raise ValueError(f"report must be a TailReport, got {type(report).__name__}")
 
     def test(t):
         return {

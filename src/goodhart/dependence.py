@@ -57,8 +57,8 @@ class GatedError:
         if name != "norm":
             raise ValueError(f"utility must be a frozen normal law, got {name}")
         self.utility, self.error = utility, _checks.law(error, "error")
-        low = float(_checks.real(low, "low"))
-        high = float(_checks.real(high, "high"))
+        low = _checks.scalar(low, "low")
+        high = _checks.scalar(high, "high")
         if not low < high:
             raise ValueError(f"low must be below high, got {low} and {high}")
         self.low, self.high, self._loc, self._scale = low, high, loc, scale
@@ -293,10 +293,27 @@ def tilted_pair(*, utility, error, t, utility_mass=None, error_mass=None, error_
     columns = []
     coordinates = ((utility, utility_mass, "utility_mass"), (error, error_mass, "error_mass"))
     for q, mass, name in coordinates:
-        masses = np.full(np.shape(t), np.nan) if mass is None else np.asarray(mass, dtype=float)
+        if mass is None:
+            masses = np.full(np.shape(t), np.nan)
+        elif isinstance(mass, (str, bytes, bool, np.bool_)):
+            raise ValueError(f"{name} must be None or masses in (0, 1), got {mass!r}")
+        else:
+            try:
+                masses = np.asarray(mass)
+                if masses.dtype.kind not in "iuf":
+                    raise TypeError
+                masses = masses.astype(float)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be None or masses in (0, 1), got "
+                                 f"{_checks._short(mass)}") from None
         if np.any(~np.isnan(masses) & ~((masses > 0) & (masses < 1))):
             raise ValueError(f"{name} must lie in (0, 1), got {mass!r}")
-        columns.append(_reweighted(q, t, np.broadcast_to(masses, np.shape(t))))
+        try:
+            masses = np.broadcast_to(masses, np.shape(t))
+        except ValueError:
+            raise ValueError(f"{name} must broadcast to the shape of t, {np.shape(t)}, got "
+                             f"{masses.shape}") from None
+        columns.append(_reweighted(q, t, masses))
     (v_mean, v_kl), (x_mean, x_kl) = columns
     base = float(error.mean())
     x_mean = base + error_sign * (x_mean - base)
@@ -332,6 +349,9 @@ def both_heavy_families(t, law=None):
     _checks.finite_mean(law, "law")
     t = _checks.real(t, "t")
     base = float(law.mean())
+    if np.any(t <= 1.0):
+        raise ValueError(f"t must be > 1 (the tail masses t^-0.8 and 1/t lie in (0, 1)), got "
+                         f"{_checks._short(t)}")
     # two reweightings serve all five families (each costs a tail mean per threshold)
     heavy, bounded = (upweight_tail(law, t, mass) for mass in (t**-0.8, 1.0 / t))
     kept = (np.full(np.shape(t), base), np.zeros(np.shape(t)))

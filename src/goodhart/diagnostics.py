@@ -98,6 +98,7 @@ def require_samples(samples, minimum=2):
         raise ValueError(
             f"samples contain {bad.size} NaN or infinite values (first at index {bad[0]})"
         )
+    minimum = _checks.integer(minimum, "minimum", low=1)
     if x.size < minimum:
         raise ValueError(f"too few samples: {x.size}; at least {minimum} are needed")
     return x
@@ -287,8 +288,8 @@ def hill_k_range(n, *, high=0.5, authors=False):
     >>> int(r[0]), int(r[-1])
     (2, 172)
     """
-    n = _checks.integer(n, "n", low=1)
-    high = float(_checks.real(high, "high", low=0.1, high=1.0))
+    n = _checks.integer(n, "n", low=1, high=_checks.MAX_DRAWS)
+    high = _checks.scalar(high, "high", low=0.1, high=1.0)
     authors = _flag(authors, "authors")
     if authors:
         return np.arange(int(n**0.1), int(n**high))
@@ -648,8 +649,8 @@ def bend_null_range(n, level=LEVEL):
     >>> print(f"{low:.3f} {high:.3f}")
     0.857 1.153
     """
-    sizes = _checks.whole(n, "n", low=MIN_SAMPLES)
-    level = float(_checks.probability(level, "level"))
+    sizes = _checks.whole(n, "n", low=MIN_SAMPLES, high=1e15)  # beyond, scipy's beta is NaN
+    level = _checks.scalar(level, "level", check=_checks.probability)
     k = np.floor(np.sqrt(sizes))
     m = np.floor(sizes / 2)
     low = stats.beta.ppf(level / 2, k, m - k) * m / k
@@ -986,10 +987,15 @@ def draw_report(axes, samples, *, color=None, label=None, k=None, centred=True,
     from goodhart.plotting import COLORS
 
     x = require_samples(samples, MIN_SAMPLES)
-    if len(axes) != 4:
-        raise ValueError(f"axes must be four matplotlib Axes, got {len(axes)}")
+    from matplotlib.axes import Axes
+
+    if not (isinstance(axes, (list, tuple, np.ndarray)) and len(axes) == 4
+            and all(isinstance(ax, Axes) for ax in np.ravel(axes))):
+        raise ValueError(f"axes must be four matplotlib Axes, got {_checks._short(axes)}")
     k = hill_k_range(x.size) if k is None else k
     hill = hill_estimator(x, k, centred=centred)  # validates k before anything is drawn
+    if np.size(hill.k) == 0:
+        raise ValueError("k must hold at least one tail size for the Hill plot, got none")
     color = COLORS["proxy"] if color is None else color
     reference_style = dict(color=COLORS["base"], lw=1, ls="--")
     hist, normal, expo, hill_ax = axes
@@ -1168,8 +1174,8 @@ def hill_sample_size(*, null, alternative, size=LEVEL, power=0.9):
     """
     _checks.finite_mean(null, "null")
     _checks.finite_mean(alternative, "alternative")
-    z_size = stats.norm.isf(float(_checks.probability(size, "size")))
-    z_power = stats.norm.ppf(float(_checks.probability(power, "power")))
+    z_size = stats.norm.isf(_checks.scalar(size, "size", check=_checks.probability))
+    z_power = stats.norm.ppf(_checks.scalar(power, "power", check=_checks.probability))
 
     def levels(n):
         k = np.floor(np.sqrt(n))
@@ -1235,9 +1241,10 @@ def hill_power(*, null, alternative, n, replicates=400, size=LEVEL, rng=None):
     """
     _checks.law(null, "null")
     _checks.law(alternative, "alternative")
-    n = _checks.integer(n, "n", low=MIN_SAMPLES)
-    replicates = _checks.integer(replicates, "replicates", low=10)
-    size = float(_checks.probability(size, "size"))
+    n = _checks.integer(n, "n", low=MIN_SAMPLES, high=_checks.MAX_DRAWS)
+    replicates = _checks.integer(replicates, "replicates", low=10, high=_checks.MAX_DRAWS)
+    _checks.draws({"n": n, "replicates": replicates}, "draws of each law")
+    size = _checks.scalar(size, "size", check=_checks.probability)
     null_stream, alt_stream = _checks.streams(rng, 2)
     k = int(np.floor(np.sqrt(n)))
     levels = []
@@ -1312,10 +1319,10 @@ def bend_sample_size(dist, *, power=0.9, level=LEVEL, high=1e15):
     9.44e+08 1.41e+09
     """
     _checks.finite_mean(dist, "dist")
-    z = stats.norm.isf(float(_checks.probability(level, "level")) / 2) + stats.norm.ppf(
-        float(_checks.probability(power, "power"))
-    )
-    high = float(_checks.real(high, "high", low=10 * MIN_SAMPLES))
+    level = _checks.scalar(level, "level", check=_checks.probability)
+    power = _checks.scalar(power, "power", check=_checks.probability)
+    z = stats.norm.isf(level / 2) + stats.norm.ppf(power)
+    high = _checks.scalar(high, "high", low=10 * MIN_SAMPLES)
 
     ratio = _bend_ratio(dist)
 
@@ -1324,12 +1331,15 @@ def bend_sample_size(dist, *, power=0.9, level=LEVEL, high=1e15):
         return np.log(ratio(n))
 
     def margin(n, factor):
+        if factor == 0:  # the crossing itself: no z (which is inf for a level below 1e-300)
+            return log_ratio(float(n))
         return log_ratio(float(n)) - factor * z / np.sqrt(np.floor(np.sqrt(n)))
 
     what = "the exponential Q-Q bend of dist"
     return BendSampleSize(
         _smallest_n(lambda n: margin(n, 0.0), what, high=high),
-        _smallest_n(lambda n: margin(n, 1.0), what, high=high),
+        _smallest_n(lambda n: margin(n, 1.0), f"{what} at level = {level:g}, power = {power:g}",
+                    high=high),
     )
 
 
@@ -1390,8 +1400,9 @@ def calibrate(dist, n, *, replicates=200, rng=None):
     0.04 0.279 +/- 0.003
     """
     _checks.law(dist, "dist")
-    n = _checks.integer(n, "n", low=MIN_SAMPLES)
-    replicates = _checks.integer(replicates, "replicates", low=2)
+    n = _checks.integer(n, "n", low=MIN_SAMPLES, high=_checks.MAX_DRAWS)
+    replicates = _checks.integer(replicates, "replicates", low=2, high=_checks.MAX_DRAWS)
+    _checks.draws({"n": n, "replicates": replicates}, "draws")
     (stream,) = _checks.streams(rng, 1)
     draws = np.asarray(dist.rvs(size=(replicates, n), random_state=stream), dtype=float)
     ordered, mean = _sorted_rows(draws)

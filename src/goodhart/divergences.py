@@ -142,6 +142,10 @@ def alpha_for_kl(kl, log_q):
     kl, log_q = np.broadcast_arrays(kl, log_q)
     if np.any(kl > -log_q):
         raise ValueError(f"kl must lie in [0, -log_q] (alpha = 1 costs -log_q), got {kl!r}")
+    tiny = np.finfo(float).tiny
+    if np.any((kl > 0) & (kl < tiny)):
+        raise ValueError(f"kl must be 0 or at least {tiny:.3g} (the smallest normal float): a "
+                         "subnormal KL carries too few digits to invert")
 
     def one(d, lq):
         if d == 0:

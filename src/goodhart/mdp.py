@@ -192,7 +192,7 @@ def _read_off(tree, rho, base):
     below = rho[tree.sequences(tree.horizon)]
     for level in reversed(range(tree.horizon)):
         rows = tree.prefixes(level)
-        child = trees.child_values(tree, level, below, rho)
+        child = trees._child_values(tree, level, below, rho)
         below = child.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             policy[rows] = np.where(below[:, None] > 0, child / below[:, None], base[rows])
@@ -306,6 +306,9 @@ def tail_policy(tree, base, q, returns, t, mass):
     t = _checks.real(t, "t")
     mass = _checks.probability(mass, "mass")
     t_b, mass_b = np.broadcast_arrays(t, mass)
+    if t_b.size == 0:
+        raise ValueError(f"t and mass must hold at least one value, got shapes {t.shape} and "
+                         f"{mass.shape}")
     thresholds = np.atleast_1d(boundary_threshold(q, p0, returns, t_b.ravel()))
     rows = []
     for threshold, m in zip(thresholds, mass_b.ravel(), strict=True):
@@ -416,7 +419,7 @@ def read_off_merged_policy(tree, rho, *, token):
     below = rho[tree.sequences(tree.horizon)]
     for level in reversed(range(tree.horizon)):
         rows = tree.prefixes(level)
-        child = trees.child_values(tree, level, below, rho)
+        child = trees._child_values(tree, level, below, rho)
         below = child.sum(axis=1)
         state = counts[rows]
         state_mass = np.bincount(state, weights=below, minlength=level + 1)

@@ -28,6 +28,8 @@ import numpy as np
 from goodhart import _checks, trees
 from goodhart.divergences import discrete_kl
 
+_MAX_HORIZON = 10**6  # steps, one numpy product each: about a second
+
 
 def _rows(array, name, shape):
     """A non-negative array of ``shape`` whose last axis sums to 1, or a ValueError."""
@@ -49,7 +51,7 @@ def _mdp(transition, start, horizon):
     transition = _rows(transition, "transition", transition.shape)
     states = transition.shape[0]
     start = _rows(start, "start", (states,))
-    horizon = trees._integer(horizon, "horizon", low=1)
+    horizon = trees._integer(horizon, "horizon", low=1, high=_MAX_HORIZON)
     return transition, start, horizon
 
 
@@ -77,7 +79,7 @@ def state_marginals(transition, policy, start, horizon):
     start : array_like
         The law of the first state.
     horizon : int
-        Steps, ``>= 1``.
+        Steps, from 1 to ``10**6``.
 
     Returns
     -------
@@ -184,7 +186,7 @@ def cliff_mdp(length):
     Parameters
     ----------
     length : int
-        Road cells, ``>= 1``.
+        Road cells, from 1 to 1000 (the transition array has ``2 (length + 2)^2`` entries).
 
     Returns
     -------
@@ -197,7 +199,8 @@ def cliff_mdp(length):
     array([[0., 1., 0.],
            [0., 0., 1.]])
     """
-    length = trees._integer(length, "length", low=1)
+    # (length + 2)^2 * 2 transition entries: 10^4 cells are 1.6 GB
+    length = trees._integer(length, "length", low=1, high=1000)
     n = length + 2
     transition = np.zeros((n, 2, n))
     for s in range(length):

@@ -179,12 +179,17 @@ def figsize(ncols=1, nrows=1, *, aspect=0.6, width=WIDTH):
         raise ValueError(f"ncols must be 1, 2 or 3 panels a row, not {ncols!r}")
     if not (isinstance(nrows, numbers.Integral) and nrows >= 1):
         raise ValueError(f"nrows must be a positive integer, not {nrows!r}")
-    if not (0 < aspect < 10):
+    if not (_is_real(aspect) and 0 < aspect < 10):
         raise ValueError(f"aspect must be a positive ratio, not {aspect!r}")
-    if not (0 < width <= MAX_WIDTH):
+    if not (_is_real(width) and 0 < width <= MAX_WIDTH):
         raise ValueError(f"width must be in (0, {MAX_WIDTH}] inches, not {width!r}")
     panel_height = max(aspect * width / ncols, 2.4)
     return (round(float(width), 3), round(nrows * panel_height, 3))
+
+
+def _is_real(value):
+    """A real number, not a boolean (NaN compares False afterwards, and so is refused)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def use_book_style():
@@ -433,7 +438,10 @@ def table(rows, headers, formats=None, caption=None, name=None):
     | Student-t (3) | 12 | 3.00e-07 |
     ````
     """
-    headers = tuple(headers) if not isinstance(headers, str) else None
+    try:
+        headers = tuple(headers) if not isinstance(headers, str) else None
+    except TypeError:
+        headers = None
     if not headers or not all(isinstance(h, str) and h.strip() for h in headers):
         raise ValueError("headers must be a sequence of non-empty strings")
     ncols = len(headers)
@@ -460,17 +468,22 @@ def table(rows, headers, formats=None, caption=None, name=None):
         raise ValueError("name needs a caption: only captioned tables are numbered")
     if caption is not None and not (isinstance(caption, str) and caption.strip()):
         raise ValueError("caption must be a non-empty string")
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise ValueError(f"name must be a non-empty string (a label), got {name!r}")
 
     numeric = tuple(
         any(row[col] is not None for row in values)
         and all(_is_number(row[col]) for row in values if row[col] is not None)
         for col in range(ncols)
     )
-    cells = tuple(
-        tuple(_format_cell(value, spec if _is_number(value) else None)
-              for value, spec in zip(row, specs, strict=True))
-        for row in values
-    )
+    try:
+        cells = tuple(
+            tuple(_format_cell(value, spec if _is_number(value) else None)
+                  for value, spec in zip(row, specs, strict=True))
+            for row in values
+        )
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"formats: {formats!r} cannot write the numbers ({error})") from None
     return Table(
         headers=tuple(" ".join(h.split()) for h in headers),
         cells=cells,

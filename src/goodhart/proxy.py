@@ -74,6 +74,8 @@ _STEEP = 20.0
 # total times _SHARE; at most _MAX_ROUNDS rounds of bisection and _MAX_PIECES pieces a row.
 _RTOL = 1e-13
 _SHARE = 1e-4
+_TINY = float(np.finfo(float).tiny)
+_DENSITY_REACH = 1e150  # the largest |u| of utility_given: scipy's log densities overflow beyond
 # best-of-n's inner integrals, whose results are good to about 1e-7: a looser tolerance
 _BEST_RTOL, _BEST_SHARE = 1e-9, 1e-1
 _MAX_ROUNDS = 40
@@ -220,7 +222,8 @@ class Proxy:
             return _checks.like(self._integrals(t, ("cdf",))["cdf"], t)
 
     def isf(self, q):
-        """The level ``t`` with ``P(U >= t) = q``, for ``q`` in (0, 1).
+        """The level ``t`` with ``P(U >= t) = q``, for ``q`` in (0, 1) (at least the smallest
+        normal float, 2.2e-308; an empty ``q`` gives an empty array).
 
         Newton's method on the log of the smaller of ``P(U >= t)`` and ``P(U < t)`` (slope
         ``-+ f_U`` over it), from linear interpolation on a grid that brackets the answer, with
@@ -234,6 +237,11 @@ class Proxy:
         1.0
         """
         q = _checks.probability(q, "q")
+        if q.size == 0:
+            return _checks.like(np.empty(q.shape), q)
+        if np.any(q < _TINY):
+            raise ValueError(f"q must be at least {_TINY:.3g}, the smallest normal float: "
+                             f"subnormal probabilities carry too few digits, got {q.min():.3g}")
         flat = q.reshape(-1)
         upper = flat <= 0.5  # solve where the probability is the small one: no rounding to 1
         target = np.where(upper, np.log(flat), np.log1p(-flat))
@@ -344,11 +352,14 @@ class Proxy:
                     "use a larger size or a smaller t"
                 )
             estimates.append((selected.mean(), selected.std(ddof=1) / np.sqrt(selected.size)))
-        value, se = np.array(estimates).T
+        value, se = np.array(estimates).reshape(-1, 2).T  # none for an empty t
         return Estimate(value=_checks.like(value, t), se=_checks.like(se, t))
 
     def utility_given(self, u):
         """``E[V | U = u]``: the utility a draw with proxy ``u`` carries on average.
+
+        For ``|u| <= 1e150``: beyond, scipy's log densities (which square their argument)
+        overflow, and ``u`` is refused.
 
         Examples
         --------
@@ -357,6 +368,11 @@ class Proxy:
         -16.0
         """
         u = self._thresholds(u, "u")
+        if np.any(np.abs(u) > _DENSITY_REACH):
+            # scipy's log densities square their argument: beyond about 1.3e154 they are -inf
+            # where the density is positive, and the integral E[V | U = u] comes out wrong
+            raise ValueError(f"u must lie in [-{_DENSITY_REACH:g}, {_DENSITY_REACH:g}]: beyond, "
+                             "scipy's log densities overflow")
         with _checks.named("u"):
             values = self._integrals(u, ("density",), moments=("density",))
         return _checks.like(self.mean + values["density_moment"], u)
@@ -518,8 +534,10 @@ class Proxy:
         >>> bool((s.utility != s.error).all())
         True
         """
-        if np.prod(np.atleast_1d(_checks.whole(size, "size", low=0))) > _checks.MAX_DRAWS:
+        counts = _checks.whole(size, "size", low=0)
+        if np.prod(np.atleast_1d(counts)) > _checks.MAX_DRAWS:
             raise ValueError(f"size must hold at most {_checks.MAX_DRAWS:.0e} draws, got {size}")
+        size = int(counts) if counts.ndim == 0 else tuple(int(c) for c in counts)  # 4.0 -> 4
         utility_rng, error_rng = _checks.streams(rng, 2)
         return Sample(
             utility=np.asarray(self.utility.rvs(size=size, random_state=utility_rng), float),

@@ -143,9 +143,11 @@ def insensitivity(error, t, h):
     t = _checks.real(t, "t")
     h = _checks.real(h, "h", low=0.0)
     t, h = np.broadcast_arrays(t, h)
-    log_t = tails.log_sf(error, t)
-    up = np.expm1(tails.log_sf(error, t - h) - log_t)
-    down = -np.expm1(tails.log_sf(error, t + h) - log_t)
+    with _checks.named("t"):
+        log_t = tails.log_sf(error, t)
+    with _checks.named("h"):
+        up = np.expm1(tails.log_sf(error, t - h) - log_t)
+        down = -np.expm1(tails.log_sf(error, t + h) - log_t)
     return _checks.like(np.maximum(up, down), t)
 
 
@@ -177,9 +179,12 @@ def log_both_large(proxy, t, h):
 def _thresholds(proxy, t, h):
     if not hasattr(proxy, "logsf") or not hasattr(proxy, "utility"):
         raise ValueError(f"proxy must be a goodhart.Proxy, got {type(proxy).__name__}")
-    t = _checks.real(t, "t")
+    # |t| <= 1e300: the pieces climb in powers of _RATIO to 4 |t|, which must stay finite
+    t = _checks.real(t, "t", low=-1e300, high=1e300)
     h = _checks.real(h, "h", low=0.0, low_open=True)
     t, h = (np.array(a, dtype=float) for a in np.broadcast_arrays(t, h))
+    if t.size == 0:
+        raise ValueError(f"t and h must hold at least one value, got shape {t.shape}")
     if np.any(t <= 2 * h):
         raise ValueError("h: the four regions need t > 2 h (so that h < t - h)")
     return t, h

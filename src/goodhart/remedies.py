@@ -50,6 +50,8 @@ __all__ = [
 
 _GRID = 400  # points of the grid in lam that locates the bounded objective's optimum
 _SMALLEST = 1e-16  # its smallest positive point, as a fraction of the largest
+_SMALLEST_KL = 1e-12  # the smallest cap of three_knob
+_LARGEST_BETA = 1e300  # beyond, the optimum's lam <= 1 / (4 beta) is a subnormal number
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ def bounded_objective(*, utility, error, beta, t):
     error : frozen scipy.stats law
         The law of ``X``, with a finite mean.
     beta : float or array_like
-        KL coefficients, ``> 0``.
+        KL coefficients, in ``(0, 1e300]``.
     t : float or array_like
         Thresholds inside the support of ``X``; broadcast against ``beta``.
 
@@ -197,11 +199,12 @@ def bounded_objective(*, utility, error, beta, t):
     """
     _light(utility, "utility")
     _checks.finite_mean(error, "error")
-    beta = _checks.real(beta, "beta", low=0.0, low_open=True)
+    beta = _checks.real(beta, "beta", low=0.0, low_open=True, high=_LARGEST_BETA)
     t = _checks.real(t, "t")
     beta_b, t_b = np.broadcast_arrays(beta, t)
     shape = beta_b.shape
-    blocks = upweight_tail(error, t_b.ravel(), 0.5)  # the blocks' facts; the mass is chosen below
+    with _checks.named("t"):  # the blocks' facts; the mass is chosen below
+        blocks = upweight_tail(error, t_b.ravel(), 0.5)
     beta_f = beta_b.ravel()
     args = (np.asarray(blocks.log_tail, float), np.asarray(blocks.body_mean, float),
             np.asarray(blocks.tail_mean, float))
@@ -213,7 +216,7 @@ def bounded_objective(*, utility, error, beta, t):
         kl = bernoulli_kl(mass, log_tail) + tilted.kl
         return mass, tilted.mean, error_mean, kl
 
-    lam = _maximize_bounded(curve, beta_f, args, top=_tilt_reaching(utility, 1 / beta_f))
+    lam = _maximize_bounded(curve, beta_f, args, top=_tilt_reaching(utility, 1 / beta_f, "beta"))
     mass, utility_mean, error_mean, kl = curve(lam, *args)
     proxy = error_mean + utility_mean
     return BlockPolicy(
@@ -239,7 +242,7 @@ def bounded_objective_optimum(*, utility, error, beta):
     utility, error : frozen scipy.stats laws
         Light-tailed laws of ``V`` and ``X`` (independent).
     beta : float or array_like
-        KL coefficients, ``> 0``.
+        KL coefficients, in ``(0, 1e300]``.
 
     Returns
     -------
@@ -260,9 +263,10 @@ def bounded_objective_optimum(*, utility, error, beta):
     """
     _light(utility, "utility")
     _light(error, "error")
-    beta = _checks.real(beta, "beta", low=0.0, low_open=True)
+    beta = _checks.real(beta, "beta", low=0.0, low_open=True, high=_LARGEST_BETA)
     beta_f = beta.ravel()
-    top = np.minimum(_tilt_reaching(utility, 1 / beta_f), _tilt_reaching(error, 1 / beta_f))
+    top = np.minimum(_tilt_reaching(utility, 1 / beta_f, "beta"),
+                     _tilt_reaching(error, 1 / beta_f, "beta"))
 
     def curve(lam):
         tilts = tilt(utility, lam), tilt(error, lam)
@@ -297,7 +301,7 @@ def three_knob(*, utility, error, kl, severity):
     error : frozen scipy.stats law
         The law of ``X``, with a finite mean.
     kl : float or array_like
-        The cap in nats, ``> 0``.
+        The cap in nats, ``>= 1e-12`` (below, the split of the budget is lost to rounding).
     severity : float or array_like
         Thresholds inside the support of ``X``; broadcast against ``kl``.
 
@@ -316,11 +320,14 @@ def three_knob(*, utility, error, kl, severity):
     """
     _light(utility, "utility")
     _checks.finite_mean(error, "error")
-    kl = _checks.real(kl, "kl", low=0.0, low_open=True)
+    # below 1e-12 nats the two blocks' KLs (each ~ lam^2) are lost to the rounding of the
+    # Bernoulli KL, and the split of the budget cannot be found
+    kl = _checks.real(kl, "kl", low=_SMALLEST_KL)
     severity = _checks.real(severity, "severity")
     kl_b, s_b = np.broadcast_arrays(kl, severity)
     shape = kl_b.shape
-    blocks = upweight_tail(error, s_b.ravel(), 0.5)
+    with _checks.named("severity"):
+        blocks = upweight_tail(error, s_b.ravel(), 0.5)
     log_tail = np.asarray(blocks.log_tail, float)
     body, tail = np.asarray(blocks.body_mean, float), np.asarray(blocks.tail_mean, float)
     budget = kl_b.ravel().astype(float)
@@ -330,7 +337,7 @@ def three_knob(*, utility, error, kl, severity):
         return tilt(utility, lam).kl + bernoulli_kl(mass, log_tail) - budget
 
     args = (budget, log_tail, body, tail)
-    high = _tilt_reaching(utility, budget)
+    high = _tilt_reaching(utility, budget, "kl")
     root = elementwise.find_root(excess, (np.zeros_like(budget), high), args=args,
                                  tolerances={"xatol": 0.0, "xrtol": 4 * np.finfo(float).eps})
     if not np.all(root.success):
@@ -432,18 +439,31 @@ def _maximize_bounded(curve, beta, others, top):
     rows = np.arange(lam.shape[0])
     here = lam[rows, best]
     sign = slope(here, beta, *others)
-    left = np.where(sign > 0, here, lam[rows, np.maximum(best - 1, 0)])
-    right = np.where(sign > 0, lam[rows, np.minimum(best + 1, grid.size - 1)], here)
+    # the neighbours of the best point where the slope changes sign: next to it, unless the
+    # objective is flat to rounding there (a large beta), then the nearest change on the grid
+    signs = np.sign(slope(lam.ravel(), np.repeat(beta, grid.size), *wide)).reshape(lam.shape)
+    index = np.arange(grid.size)[None, :]
+    after = np.where((index > best[:, None]) & (signs <= 0), index, grid.size - 1).min(axis=1)
+    before = np.where((index < best[:, None]) & (signs > 0), index, 0).max(axis=1)
+    # no change up to the top: the slope there (<= 0 in exact arithmetic, as lam <= 1 / (4
+    # beta)) is positive only by the rounding of sigmoid' = 1/4, and the optimum is the top
+    at_top = (sign > 0) & ~np.any((index > best[:, None]) & (signs <= 0), axis=1)
+    at_top &= np.abs(slope(lam[:, -1], beta, *others)) <= 8 * np.finfo(float).eps
+    left = np.where(sign > 0, here, lam[rows, before])
+    right = np.where(sign > 0, lam[rows, after], here)
     root = elementwise.find_root(slope, (left, right), args=(beta, *others),
                                  tolerances={"xatol": 0.0, "xrtol": 4 * np.finfo(float).eps})
     exact = sign == 0
-    if not np.all(root.success | exact):
+    if not np.all(root.success | exact | at_top):
         raise ArithmeticError("bounded objective: the optimum was not bracketed by the grid")
-    return np.where(exact, here, root.x)
+    return np.where(at_top, lam[:, -1], np.where(exact, here, root.x))
 
 
-def _tilt_reaching(law, budget):
-    """A ``lam`` per budget, below the MGF radius, whose tilt of ``law`` costs at least that."""
+def _tilt_reaching(law, budget, name):
+    """A ``lam`` per budget, below the MGF radius, whose tilt of ``law`` costs at least that.
+
+    A budget that no tilt reaches (``lam`` doubled 200 times) is a ValueError naming ``name``,
+    the argument the budget comes from."""
     radius = tails.mgf_radius(law)
     high = np.full(np.shape(budget), min(1.0, radius / 2))
     for _ in range(200):
@@ -452,7 +472,8 @@ def _tilt_reaching(law, budget):
             return high
         step = 2 * high if not np.isfinite(radius) else np.minimum(2 * high, (high + radius) / 2)
         high = np.where(short, step, high)
-    raise ArithmeticError(f"no tilt of {law.dist.name} reaches a KL of {np.max(budget):g}")
+    raise ValueError(f"{name}: no tilt of {law.dist.name} reaches a KL of {np.max(budget):g} "
+                     "(the tilts' KL stays below it)")
 
 
 def _float(values):

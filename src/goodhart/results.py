@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -607,6 +608,19 @@ def _value(output: Mapping) -> object:
         return text
 
 
+def _path(value, name) -> Path:
+    """``value`` as a Path, or a ValueError naming ``name`` (None, numbers...)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{name} must be a path, got {type(value).__name__}")
+    return Path(value)
+
+
+def _card(card, name="card") -> Scorecard:
+    if not isinstance(card, Scorecard):
+        raise ValueError(f"{name} must be a Scorecard from collect(), not {type(card).__name__}")
+    return card
+
+
 def read_glue(path) -> dict[str, object]:
     """The values glued in a notebook, read from its committed outputs.
 
@@ -638,9 +652,11 @@ def read_glue(path) -> dict[str, object]:
     >>> read_glue(path)
     {'thm1-kl': 5.4e-11}
     """
-    path = Path(path)
+    path = _path(path, "path")
     if not path.exists():
         return {}
+    if not path.is_file():
+        raise ValueError(f"path {str(path)!r} is not a file")
     try:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -696,7 +712,7 @@ def collect(book_dir, rows: Iterable[Row] = ROWS) -> Scorecard:
     >>> len(card) == len(ROWS), card.counts()["pending"] == len(ROWS)
     (True, True)
     """
-    book_dir = Path(book_dir)
+    book_dir = _path(book_dir, "book_dir")
     if not book_dir.is_dir():
         raise ValueError(f"book_dir {str(book_dir)!r} is not a directory")
     rows = tuple(rows)
@@ -742,7 +758,10 @@ def glue_references(path) -> list[tuple[str, str]]:
     >>> glue_references(page)
     [('theorem1.ipynb', 'thm1-kl')]
     """
-    text = Path(path).read_text(encoding="utf-8")
+    path = _path(path, "path")
+    if not path.is_file():
+        raise ValueError(f"path {str(path)!r} is not a file")
+    text = path.read_text(encoding="utf-8")
     found = [(m["doc"], m["key"]) for m in _GLUE_REF.finditer(text)]
     return list(dict.fromkeys(found))
 
@@ -766,7 +785,10 @@ def missing_references(pages: Iterable, book_dir, provided: Mapping | None = Non
     list of tuple of str
         ``(page name, notebook, key)`` for each reference that would fail the build.
     """
-    book_dir = Path(book_dir)
+    book_dir = _path(book_dir, "book_dir")
+    if isinstance(pages, (str, os.PathLike)) or not isinstance(pages, Iterable):
+        raise ValueError(f"pages must be an iterable of paths, got {type(pages).__name__}")
+    pages = [_path(page, "pages") for page in pages]
     provided = dict(provided or {})
     missing = []
     for page in pages:
@@ -791,6 +813,7 @@ def page_values(card: Scorecard) -> dict[str, object]:
     >>> values["status-thm1"], values["n-extends"], values["summary"]
     ('+ extends', 1, '1 extended')
     """
+    _card(card)
     values: dict[str, object] = {f"status-{r.row.id}": r.style.text() for r in card}
     values |= {f"n-{status.replace(' ', '-')}": n for status, n in card.counts().items()}
     values |= {"n-rows": len(card), "summary": card.summary()}
@@ -817,7 +840,8 @@ def problems(card: Scorecard, book_dir) -> list[str]:
     list of str
         One sentence a problem; empty when all is consistent.
     """
-    book_dir = Path(book_dir)
+    _card(card)
+    book_dir = _path(book_dir, "book_dir")
     rows = [r.row for r in card]
     found = []
     ids = [row.id for row in rows]
@@ -1022,7 +1046,7 @@ def counts_markdown(card: Scorecard) -> str:
     {bdg-danger}`✎ corrects: 0` {bdg-warning}`≈ analogue: 0`
     {bdg-muted}`✗ not reproduced: 0` {bdg-light}`… pending: 1`
     """
-    counts = card.counts()
+    counts = _card(card).counts()
     shown = [s for s in (*STATUSES, PENDING) if s != PENDING or counts[s]]
     return " ".join(f"{{{STYLES[s].badge}}}`{STYLES[s].text()}: {counts[s]}`" for s in shown)
 
@@ -1057,7 +1081,8 @@ def part_markdown(card: Scorecard, part: str, book_dir=None, *, number: int | No
 
     if part not in PARTS:
         raise ValueError(f"part must be one of {sorted(PARTS)}, not {part!r}")
-    book_dir = None if book_dir is None else Path(book_dir)
+    _card(card)
+    book_dir = None if book_dir is None else _path(book_dir, "book_dir")
     results = [r for r in card if r.row.part == part]
     rows = []
     for result in results:

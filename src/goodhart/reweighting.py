@@ -571,7 +571,7 @@ def upweight_proxy_gaussian(error, t, mass, *, utility_mean, utility_sd=1.0):
     base_error = _checks.finite_mean(error, "error")
     t = _checks.real(t, "t")
     mass = _checks.probability(mass, "mass")
-    sd = float(_checks.real(utility_sd, "utility_sd", low=0.0, low_open=True))
+    sd = _checks.scalar(utility_sd, "utility_sd", low=0.0, low_open=True)
     if not callable(utility_mean):
         raise ValueError(f"utility_mean must be a function of the error, got {utility_mean!r}")
     with np.errstate(all="ignore"):
@@ -587,7 +587,15 @@ def upweight_proxy_gaussian(error, t, mass, *, utility_mean, utility_sd=1.0):
                        epsabs=1e-14 * sd, epsrel=1e-11, limit=400)[0]
         for a, b in ((lo, median), (median, hi))
     )
-    moments = np.array([_gaussian_blocks(error, ti, utility_mean, sd) for ti in values])
+    if t_b.size == 0:
+        raise ValueError(f"t and mass must hold at least one value, got shape {t_b.shape}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", integrate.IntegrationWarning)
+        try:
+            moments = np.array([_gaussian_blocks(error, ti, utility_mean, sd) for ti in values])
+        except integrate.IntegrationWarning as warning:
+            raise ValueError(f"t: the integrals of the two blocks do not converge at t = "
+                             f"{values.min():g} .. {values.max():g} ({warning})") from None
     tail, v_tail, x_tail = (moments[inverse, k].reshape(t_b.shape) for k in range(3))
     if not np.all((tail > 0) & (tail < 1)):
         bad = float(np.ravel(t_b)[np.flatnonzero(~((tail > 0) & (tail < 1)).ravel())[0]])

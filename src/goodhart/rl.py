@@ -50,7 +50,7 @@ def _base(tree, base):
 
 
 def _beta(beta, *, positive=False):
-    return float(_checks.real(beta, "beta", low=0.0, low_open=positive))
+    return _checks.scalar(beta, "beta", low=0.0, low_open=positive)
 
 
 def _state_kl(policy, log_ratio):
@@ -90,12 +90,15 @@ def _evaluate(tree, policy, log_base, reward, beta, reach=None, probabilities=No
     for level in reversed(range(tree.horizon)):
         rows = tree.prefixes(level)
         pi = policy[rows]
-        q = trees.child_values(tree, level, value, reward) - beta * log_ratio[rows]
+        q = trees._child_values(tree, level, value, reward) - beta * log_ratio[rows]
         value = np.sum(pi * q, axis=1)
         gradient[rows] = reach[rows][:, None] * pi * (q - value[:, None])
     kl = trees._weighted(reach, per_state)
     mean = trees._dot(probabilities, reward)
     return Evaluation(objective=float(value[0]), reward=mean, kl=kl, gradient=gradient)
+
+
+_MAX_STEPS = 10**7  # gradient steps of one run: its history is 8 bytes a step a key
 
 
 def evaluate(tree, policy, base, reward, beta):
@@ -139,12 +142,16 @@ def evaluate(tree, policy, base, reward, beta):
 
 
 def _tilted(tree, log_base, reward, beta):
-    scaled = reward / beta
+    with np.errstate(over="ignore"):
+        scaled = reward / beta
+    if not np.all(np.isfinite(scaled)):
+        raise ValueError(f"beta = {beta:g} is too small for these rewards: reward / beta "
+                         "overflows")
     g_below = scaled[tree.sequences(tree.horizon)]
     log_policy = np.empty((tree.n_prefixes, tree.actions))
     for level in reversed(range(tree.horizon)):
         rows = tree.prefixes(level)
-        g = log_base[rows] + trees.child_values(tree, level, g_below, scaled)
+        g = log_base[rows] + trees._child_values(tree, level, g_below, scaled)
         top = g.max(axis=1, keepdims=True)  # finite: every row of pi0 has an action
         g -= top
         log_total = np.log(np.sum(np.exp(g), axis=1, keepdims=True))  # >= 0: the top term is 1
@@ -237,6 +244,8 @@ def tilted_optimum(tree, base, reward, beta, *, monitors=None):
     base, log_base = _base(tree, base)
     reward = _reward(tree, reward)
     beta = _checks.real(beta, "beta", low=0.0, low_open=True)
+    if beta.size == 0:
+        raise ValueError("beta must hold at least one KL coefficient, got none")
     monitors = {name: tree.check_values(m, name) for name, m in (monitors or {}).items()}
     rows = []
     for b in beta.ravel():
@@ -348,7 +357,10 @@ def budget_optimum(tree, base, reward, budget, *, monitors=None, bracket=(1e-3, 
     >>> best.reward.round(6), best.kl.round(9)
     (array([0.400993, 0.551608]), array([0.01, 0.1 ]))
     """
-    beta = kl_coef_for_target(tree, base, reward, budget, bracket=bracket)
+    if _checks.real(budget, "budget", low=0.0, low_open=True).size == 0:
+        raise ValueError("budget must hold at least one KL budget, got none")
+    with _checks.named("budget"):
+        beta = kl_coef_for_target(tree, base, reward, budget, bracket=bracket)
     return tilted_optimum(tree, base, reward, beta, monitors=monitors)
 
 
@@ -512,11 +524,11 @@ def train(tree, base, reward, *, beta, steps, learning_rate, kl_target=None, kl_
     base, log_base = _base(tree, base)
     reward = _reward(tree, reward)
     beta = _beta(beta)
-    steps = trees._integer(steps, "steps", low=1)
-    learning_rate = float(_checks.real(learning_rate, "learning_rate", low=0.0, low_open=True))
+    steps = trees._integer(steps, "steps", low=1, high=_MAX_STEPS)
+    learning_rate = _checks.scalar(learning_rate, "learning_rate", low=0.0, low_open=True)
     if kl_target is not None:
-        kl_target = float(_checks.real(kl_target, "kl_target", low=0.0, low_open=True))
-    kl_gain = float(_checks.real(kl_gain, "kl_gain", low=0.0))
+        kl_target = _checks.scalar(kl_target, "kl_target", low=0.0, low_open=True)
+    kl_gain = _checks.scalar(kl_gain, "kl_gain", low=0.0)
     monitors = {name: tree.check_values(m, name) for name, m in (monitors or {}).items()}
     clash = set(monitors) & set(_HISTORY)
     if clash:
@@ -541,12 +553,17 @@ def train(tree, base, reward, *, beta, steps, learning_rate, kl_target=None, kl_
         if batch_size is None:
             gradient = exact.gradient
         else:
-            gradient = _reinforce(tree, policy, log_base, reward, beta, batch_size,
-                                  generator).gradient
-        if optimizer == "adam":
-            _adam_step(logits, first, second, gradient, step + 1, learning_rate)
-        else:
-            logits += learning_rate * gradient
+            with _checks.named("batch_size"):
+                gradient = _reinforce(tree, policy, log_base, reward, beta, batch_size,
+                                      generator).gradient
+        with np.errstate(over="ignore", invalid="ignore"):
+            if optimizer == "adam":
+                _adam_step(logits, first, second, gradient, step + 1, learning_rate)
+            else:
+                logits += learning_rate * gradient
+        if not np.all(np.isfinite(logits)):
+            raise ValueError(f"learning_rate = {learning_rate:g} is too large: the logits "
+                             f"overflowed at step {step + 1}")
         if kl_target is not None:
             beta = float(next_kl_coef(beta, exact.kl, kl_target, kl_gain))
     return TrainingRun(history=history, policy=trees._softmax(logits))
@@ -621,7 +638,7 @@ class ExploitReward:
         """
         if not self.tree.end_token:
             raise ValueError("tail_index needs a tree with an end token (a geometric count)")
-        p = float(_checks.probability(end_probability, "end_probability"))
+        p = _checks.scalar(end_probability, "end_probability", check=_checks.probability)
         if self.growth == "linear":
             return np.inf
         p_token = (1 - p) / self.tree.tokens
@@ -663,7 +680,7 @@ def exploit_reward(tree, *, token, rate, growth, utility=None, rng=None):
     """
     trees._tree(tree)
     count = tree.count(token)
-    rate = float(_checks.real(rate, "rate", low=0.0, low_open=True))
+    rate = _checks.scalar(rate, "rate", low=0.0, low_open=True)
     if growth not in ("exponential", "linear"):
         raise ValueError(f"growth must be 'exponential' or 'linear', got {growth!r}")
     if rate * tree.horizon > 700:

@@ -12,6 +12,7 @@ no finite computation can tell a heavy tail from a light one that decays slowly,
 family table is the evidence and the decay rate ``-log Fbar(x) / x`` far out is shown beside it.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,8 +75,8 @@ def log_sf(q, t):
     _checks.law(q, "q")
     t = _checks.real(t, "t", finite=False)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = np.atleast_1d(np.asarray(q.logsf(t), dtype=float)).copy()
-    flat_t = np.atleast_1d(t)
+        out = np.asarray(q.logsf(t), dtype=float).reshape(-1).copy()
+    flat_t = t.reshape(-1)  # flat, so that flatnonzero's indices address single values
     lo, hi = q.support()
     # Above the median log Fbar < log(1/2) < 0; 0, NaN or -inf inside the support is scipy
     # failing (an underflow, or 1 - F(t) rounding to 0): integrate the density instead.
@@ -105,9 +106,9 @@ def log_cdf(q, t):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lower = np.asarray(q.logcdf(np.where(upper, median, t)), dtype=float)
     out = np.where(upper, log1mexp(np.minimum(log_sf(q, np.where(upper, t, median)), 0.0)), lower)
-    flat_t, flat_out = np.atleast_1d(t), np.atleast_1d(out).copy()
+    flat_t, flat_out = t.reshape(-1), out.reshape(-1).copy()  # flat: one value an index
     # Below the median log F < 0 is finite inside the support; -inf or NaN is an underflow.
-    broken = ~np.atleast_1d(upper) & (flat_t > q.support()[0]) & ~(flat_out > -np.inf)
+    broken = ~upper.reshape(-1) & (flat_t > q.support()[0]) & ~(flat_out > -np.inf)
     for i in np.flatnonzero(broken):
         with _checks.named("t"):
             flat_out[i] = _log_tail_by_density(q, float(flat_t[i]), -1)
@@ -295,7 +296,9 @@ def subexponential_ratio(q, x):
 
     Uses ``P(X1 + X2 > x) = 2 int_{-inf}^{x/2} f(y) Fbar(x - y) dy + Fbar(x/2)^2`` with each
     term divided by ``Fbar(x)`` in log space. For a light tail the ratio can exceed the largest
-    double (the normal's does beyond x ~ 55); it is then returned as ``inf``.
+    double (the normal's does beyond x ~ 55); it is then returned as ``inf``. A ValueError
+    for ``x`` at or above the upper end of the support, where scipy's log tail underflows,
+    or where ``|log Fbar(x)|`` is so large (about 5e8) that its differences lose their digits.
 
     Examples
     --------
@@ -305,13 +308,31 @@ def subexponential_ratio(q, x):
     """
     _checks.law(q, "q")
     x = _checks.real(x, "x")
-    lo, _ = q.support()
+    lo, hi = q.support()
+    if np.any(x >= hi):
+        raise ValueError(f"x must lie below {hi:g}, the upper end of the support of "
+                         f"{q.dist.name}: P(X > x) = 0 there")
 
     def one(xi):
         log_sf_x = log_sf(q, xi)
+        with np.errstate(divide="ignore"):
+            scipy_tail = float(q.logsf(xi))
+        if np.isfinite(log_sf_x) and scipy_tail == -np.inf:
+            # the integrand takes scipy's log tail at x - y ~ x: 0 there would give a ratio
+            # of 0 (the t(3) beyond x ~ 1e103), so refuse rather than return it
+            raise ValueError(f"x = {xi:g} is too far out: scipy's log tail of "
+                             f"{q.dist.name} underflows there (P(X > x) = exp({log_sf_x:.4g}))")
         # Both terms peak at y = x/2 for a light tail; scale by that peak to stay in range.
-        log_corner = 2.0 * log_sf(q, xi / 2) - log_sf_x
-        shift = max(0.0, q.logpdf(xi / 2) + log_sf(q, xi / 2) - log_sf_x, log_corner)
+        log_half = log_sf(q, xi / 2)
+        log_corner = 2.0 * log_half - log_sf_x
+        # the logs below are differences of numbers as large as these: their rounding
+        rounding = 8 * np.finfo(float).eps * (2 * abs(log_half) + abs(log_sf_x))
+        if log_corner - rounding > LOG_MAX:
+            return np.inf  # the corner P(X1 > x/2, X2 > x/2) / Fbar(x) alone overflows
+        if rounding > 1e-6:
+            raise ValueError(f"x = {xi:g} is too far out: log P(X > x) = {log_sf_x:.4g}, and "
+                             "the differences of such logs lose their digits to rounding")
+        shift = max(0.0, q.logpdf(xi / 2) + log_half - log_sf_x, log_corner)
 
         def integrand(y):
             return np.exp(q.logpdf(y) + q.logsf(xi - y) - log_sf_x - shift)
@@ -323,11 +344,20 @@ def subexponential_ratio(q, x):
         edges = [lo, start]
         if width > 0:
             edges += list(start + width * np.geomspace(min(1e-3, 1 / width), 1, 30))
-        body = sum(
-            integrate.quad(integrand, a, b, epsabs=0.0, epsrel=1e-11, limit=200)[0]
-            for a, b in zip(edges[:-1], edges[1:], strict=True)
-            if b > a
-        )
+        # quad judges each piece alone and warns of roundoff on pieces that carry nothing;
+        # what matters is the error of the sum, checked against the sum below
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", integrate.IntegrationWarning)
+            pieces = [
+                integrate.quad(integrand, a, b, epsabs=0.0, epsrel=1e-11, limit=200)
+                for a, b in zip(edges[:-1], edges[1:], strict=True)
+                if b > a
+            ]
+        body = sum(value for value, _ in pieces)
+        error = sum(err for _, err in pieces)
+        if error > 1e-9 * body:
+            warnings.warn(f"subexponential_ratio at x = {xi:g}: the integral is good to only "
+                          f"{error / body:.1g} (relative)", RuntimeWarning, stacklevel=3)
         log_ratio = shift + np.log(2.0 * body + np.exp(log_corner - shift))
         return np.inf if log_ratio > LOG_MAX else np.exp(log_ratio)
 

@@ -345,12 +345,12 @@ class TokenTree:
         return array
 
 
-def _integer(value, name, *, low=None):
+def _integer(value, name, *, low=None, high=None):
     """``_checks.integer``, with NaN and infinities refused by name first (``int(nan)`` would
     raise numpy's own message)."""
     if isinstance(value, float | np.floating):
         _checks.real(value, name)
-    return _checks.integer(value, name, low=low)
+    return _checks.integer(value, name, low=low, high=high)
 
 
 def _tree(tree):
@@ -394,6 +394,18 @@ def child_values(tree, level, below, sequence_values):
     >>> child_values(tree, 0, [10.0, 20.0], [5.0, 10.0, 20.0])
     array([[10., 20.,  5.]])
     """
+    _tree(tree)
+    level = _integer(level, "level", low=0, high=tree.horizon - 1)
+    below = _checks.real(below, "below")
+    if below.shape != (tree.level_size(level) * tree.tokens,):
+        raise ValueError(f"below must have shape ({tree.level_size(level) * tree.tokens},) (a "
+                         f"value for each prefix of level {level + 1}), got {below.shape}")
+    sequence_values = tree.check_values(sequence_values, "sequence_values")
+    return _child_values(tree, level, below, sequence_values)
+
+
+def _child_values(tree, level, below, sequence_values):
+    """:func:`child_values` without the checks, for the loops over levels."""
     content = np.asarray(below).reshape(tree.level_size(level), tree.tokens)
     if not tree.end_token:
         return content
@@ -429,7 +441,7 @@ def uniform_policy(tree, *, end_probability=None):
     else:
         if not tree.end_token:
             raise ValueError("end_probability must be None for a tree without an end token")
-        p = float(_checks.probability(end_probability, "end_probability"))
+        p = _checks.scalar(end_probability, "end_probability", check=_checks.probability)
         row = np.full(tree.actions, (1 - p) / tree.tokens)
         row[tree.end] = p
     return np.tile(row, (tree.n_prefixes, 1))
@@ -442,8 +454,8 @@ def random_policy(tree, *, concentration=1.0, rng=None):
     ----------
     tree : TokenTree
     concentration : float
-        The Dirichlet parameter, ``> 0`` (1 is uniform on the simplex; small values give
-        policies that nearly always pick one action).
+        The Dirichlet parameter, in ``(0, 1e300]`` (1 is uniform on the simplex; small values
+        give policies that nearly always pick one action; numpy's draws overflow beyond).
     rng : None, int, array_like or numpy.random.Generator
         Passed to ``numpy.random.default_rng``.
 
@@ -459,7 +471,9 @@ def random_policy(tree, *, concentration=1.0, rng=None):
     ((7, 2), True)
     """
     _tree(tree)
-    concentration = float(_checks.real(concentration, "concentration", low=0.0, low_open=True))
+    # beyond 1e300 numpy's Dirichlet draws overflow to NaN; by then every row is uniform
+    concentration = _checks.scalar(concentration, "concentration", low=0.0, low_open=True,
+                                   high=1e300)
     generator = _generator(rng)
     policy = generator.dirichlet(np.full(tree.actions, concentration), size=tree.n_prefixes)
     return policy / policy.sum(axis=1, keepdims=True)
@@ -709,7 +723,7 @@ def _inverse_steps_to_go(tree, policy):
     below = inverse_steps[tree.sequences(tree.horizon)]
     for level in reversed(range(tree.horizon)):
         rows = tree.prefixes(level)
-        h[rows] = np.sum(policy[rows] * child_values(tree, level, below, inverse_steps), axis=1)
+        h[rows] = np.sum(policy[rows] * _child_values(tree, level, below, inverse_steps), axis=1)
         below = h[rows]
     return h
 
