@@ -319,3 +319,12 @@ def test_bad_laws_are_refused_by_name(utility, error, message):
 def test_laws_are_keyword_only():
     with pytest.raises(TypeError):
         Proxy(stats.norm(), stats.norm())  # a swap of the two laws would give no error
+
+
+def test_log_probabilities_below_the_median_are_the_complements_not_rounding():
+    # P(U >= t) for t far below the median is 1 - F(t): log is -F(t), not +-eps (issue 15)
+    pair = Proxy(utility=stats.norm(), error=stats.norm())
+    t = np.array([-40.0, -20.0, -10.0])
+    exact = -np.exp(stats.norm(0, np.sqrt(2)).logcdf(t))  # log(1 - F) = -F to 1e-16 here
+    assert np.allclose(pair.logsf(t), exact, rtol=1e-9, atol=0)
+    assert np.allclose(pair.logcdf(-t), exact, rtol=1e-9, atol=0)

@@ -621,3 +621,13 @@ def test_retarget_is_a_fresh_call(target):
         first.retarget(mass=0.1, kl=0.1)
     with pytest.raises(ValueError, match="mass"):
         first.retarget(mass=1.5)
+
+
+def test_upweighting_the_whole_support_far_left_has_the_exact_kl():
+    # log P(X > -38) rounds to 0 in scipy; the complement gives -2.885e-316 (issue 15)
+    with mp.workdps(40):
+        below = mp.ncdf(-38)  # P(X <= -38); the tail holds 1 - below
+        exact = 0.5 * (mp.log(0.5) - mp.log1p(-below)) + 0.5 * (mp.log(0.5) - mp.log(below))
+    result = upweight_tail(stats.norm(), -38.0, 0.5)
+    assert abs(result.kl - float(exact)) < 1e-9 * float(exact)
+    assert abs(result.mean - (-19.0131397333)) < 1e-9

@@ -181,9 +181,7 @@ class Proxy:
         >>> round(Proxy(utility=stats.norm(), error=stats.norm()).logsf(0.0), 12)
         -0.69314718056
         """
-        t = self._thresholds(t, "t")
-        with _checks.named("t"):
-            return _checks.like(self._integrals(t, ("tail",))["tail"], t)
+        return self._log_probability(t, "tail", "cdf")
 
     def sf(self, t):
         """``P(U >= t)``."""
@@ -217,9 +215,21 @@ class Proxy:
         >>> round(p.logcdf(-40.0) - float(stats.norm(0, 2**0.5).logcdf(-40.0)), 9)
         0.0
         """
+        return self._log_probability(t, "cdf", "tail")
+
+    def _log_probability(self, t, kernel, complement):
+        """``log P`` by the ``kernel`` integral, or, where ``P > 1/2``, as ``log(1 - Q)`` from
+        the complement's integral: the direct value then carries an absolute error of about
+        ``eps``, which would leave ``log P`` at ``+-1e-16`` instead of ``-Q``, however small.
+        """
         t = self._thresholds(t, "t")
         with _checks.named("t"):
-            return _checks.like(self._integrals(t, ("cdf",))["cdf"], t)
+            out = np.asarray(self._integrals(t, (kernel,))[kernel], dtype=float).reshape(-1)
+            large = out > tails.LOG_HALF
+            if large.any():
+                other = self._integrals(t.reshape(-1)[large], (complement,))[complement]
+                out[large] = tails.log1mexp(np.minimum(other, 0.0))
+        return _checks.like(out, t)
 
     def isf(self, q):
         """The level ``t`` with ``P(U >= t) = q``, for ``q`` in (0, 1) (at least the smallest

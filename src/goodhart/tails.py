@@ -84,6 +84,11 @@ def log_sf(q, t):
     for i in np.flatnonzero(broken):
         with _checks.named("t"):
             out[i] = _log_tail_by_density(q, float(flat_t[i]), +1)
+    # Far below the median scipy's log Fbar rounds to 0 while F(t) > 0: log(1 - F) from logcdf.
+    rounded = (out == 0) & (flat_t > lo)
+    if rounded.any():
+        with np.errstate(divide="ignore"):
+            out[rounded] = log1mexp(np.asarray(q.logcdf(flat_t[rounded]), dtype=float))
     return _checks.like(out, t)
 
 
