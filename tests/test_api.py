@@ -321,7 +321,7 @@ HOSTILE_LAWS = {
 }
 # Arguments that are not numbers: only the hostile values that make sense for their kind.
 HOSTILE_PATHS = {
-    "missing": FOLDER / "no-such-file.txt",
+    "missing": FOLDER / "no-such-directory" / "no-such-file.txt",  # never created
     "directory": FOLDER,
     "none": None,
     "number": 3.0,

@@ -395,6 +395,8 @@ def test_command_line_refuses_bad_input_in_one_line(args, words, tmp_path):
 
 
 def test_engine_failures_and_warnings_are_one_line_each(monkeypatch, capsys):
+    real = _CACHE.get(("normal", "normal")) or paper_report("normal", "normal")  # unpatched
+
     def fails(proxy):
         raise ArithmeticError("the convolution integrals of U\nconverged only to 1e-3")
 
@@ -404,7 +406,6 @@ def test_engine_failures_and_warnings_are_one_line_each(monkeypatch, capsys):
     assert captured.out == "" and captured.err == (
         "goodhart-report: error: the engine cannot compute this pair: the convolution "
         "integrals of U converged only to 1e-3\n")
-    real = _CACHE.get(("normal", "normal")) or paper_report("normal", "normal")
 
     def warns(proxy):
         import warnings

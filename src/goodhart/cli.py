@@ -297,6 +297,8 @@ def write_png(figure, target):
     target = _file_name(target, "target")
     if target.is_dir():
         raise ValueError(f"target {str(target)!r} is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise ValueError(f"target {str(target)!r}: its directory does not exist")
     if target.exists():
         mode = stat.S_IMODE(target.stat().st_mode)
     else:

@@ -659,7 +659,7 @@ def read_glue(path) -> dict[str, object]:
         raise ValueError(f"path {str(path)!r} is not a file")
     try:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"path {str(path)!r} is not a notebook: {exc}") from None
     if not isinstance(cells, list):
         raise ValueError(f"path {str(path)!r} is not a notebook: its cells are not a list")
@@ -761,7 +761,10 @@ def glue_references(path) -> list[tuple[str, str]]:
     path = _path(path, "path")
     if not path.is_file():
         raise ValueError(f"path {str(path)!r} is not a file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"path {str(path)!r} is not a text page: {exc}") from None
     found = [(m["doc"], m["key"]) for m in _GLUE_REF.finditer(text)]
     return list(dict.fromkeys(found))
 
