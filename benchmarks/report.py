@@ -15,7 +15,7 @@ Run: ``.venv/bin/python benchmarks/report.py``.
 
 import subprocess
 import sys
-import time
+import timeit
 import warnings
 
 from scipy import stats
@@ -30,11 +30,7 @@ REPEATS = 3
 
 def timed(run):
     """The first of ``REPEATS`` runs and the fastest, in seconds."""
-    seconds = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - start)
+    seconds = timeit.repeat(run, number=1, repeat=REPEATS)
     return seconds[0], min(seconds)
 
 
