@@ -17,7 +17,10 @@ one valid call. The tests below
   A message naming the file it was given counts as naming a file argument (the command
   line's one-line errors), and ``NAMED_AS`` lists the two other words accepted.
 
-Accuracy against independent references is the business of each module's own tests.
+Accuracy against independent references is the business of each module's own tests. The
+chapters' figure modules (``goodhart.plotting.<chapter>``) are not walked here: each draws one
+chapter's figures from that chapter's computed results, and tests/test_figures.py draws them
+all on small inputs (nbval then checks them in the chapters).
 """
 
 import dataclasses
@@ -230,6 +233,7 @@ REGISTER = {
     "goodhart.remedies.three_knob": {"utility": NORMAL, "error": T3, "kl": 0.5, "severity": 1.0},
     "goodhart.report.parse_law": {"spec": "t(3, scale=2)", "name": "error"},
     "goodhart.report.report": {"proxy": PAIR, "budgets": (0.1,), "betas": (1.0,)},
+    "goodhart.results.record": {"values": {"key": 1.5, "word": "extends"}, "digits": 3},
     "goodhart.results.collect": {"book_dir": BOOK},
     "goodhart.results.counts_markdown": {"card": CARD},
     "goodhart.results.draw_map": {"card": CARD, "legend": True},

@@ -378,3 +378,18 @@ def test_the_sites_badges_have_the_colours_of_the_map():
         assert rule, f"no badge colour for {style.word}"
         text = {"#000": "black", "#fff": "white"}[rule[2]]
         assert (rule[1].upper(), text) == (style.color.upper(), R._text_color(style.color))
+
+
+def test_record_rounds_numbers_to_their_digits_and_keeps_text(monkeypatch):
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda key, value, display: glued.update({key: value}))
+    out = R.record({"a-status": "extends", "a-kl": 5.4321e-11, "a-n": (123456.0, 2)},
+                         digits=3)
+    assert out == {"a-status": "extends", "a-kl": 5.43e-11, "a-n": 120000.0}
+    assert glued["a-status"].data == "extends" and glued["a-kl"] == 5.43e-11
+    with pytest.raises(ValueError, match="a-x"):
+        R.record({"a-x": float("nan")})
+    with pytest.raises(ValueError, match="digits"):
+        R.record({"a-x": (1.0, 0)})

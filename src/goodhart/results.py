@@ -31,7 +31,10 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
+
+import numpy as np
 
 #: The five statuses a chapter may glue, in the order the scorecard counts them.
 STATUSES = ("reproduced", "extends", "corrects", "analogue", "not reproduced")
@@ -669,6 +672,53 @@ def read_glue(path) -> dict[str, object]:
             meta = output.get("metadata", {})
             if isinstance(meta, Mapping) and "scrapbook" in meta:
                 glued[meta["scrapbook"]["name"]] = _value(output)
+    return glued
+
+
+def record(values: Mapping[str, object], *, digits: int = 6) -> dict[str, object]:
+    """Glue each value under its key, for the prose and the scorecard: a chapter's last step.
+
+    Text (a status word, a verdict) is glued as Markdown; a number is rounded to ``digits``
+    significant digits (or to its own, given as ``(value, digits)``), so that the prose quotes
+    only digits that are stable across machines.
+
+    Parameters
+    ----------
+    values : mapping
+        ``{key: value}``, a value text, a real number or ``(number, digits)``.
+    digits : int
+        Significant digits of the numbers without their own.
+
+    Returns
+    -------
+    dict
+        ``{key: what was glued}``: text as given, numbers as rounded floats.
+
+    Examples
+    --------
+    >>> record({"thm1-status": "extends", "thm1-kl": (5.4321e-11, 2)})  # no output outside a kernel
+    {'thm1-status': 'extends', 'thm1-kl': 5.4e-11}
+    """
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    if not isinstance(values, Mapping):
+        raise ValueError(f"values must be a mapping of keys to values, not {type(values).__name__}")
+    glued = {}
+    for key, value in values.items():
+        own = digits
+        if isinstance(value, tuple):
+            value, own = value
+        if isinstance(value, str):
+            glue(key, Markdown(value), display=False)
+            glued[key] = value
+            continue
+        if isinstance(own, bool) or not (isinstance(own, int) and own > 0):
+            raise ValueError(f"digits of {key!r} must be a positive integer, got {own!r}")
+        if not (isinstance(value, Real) and np.isfinite(value)):
+            raise ValueError(f"values[{key!r}] must be text or a finite number, got {value!r}")
+        glued[key] = float(f"{float(value):.{own}g}")
+        glue(key, glued[key], display=False)
     return glued
 
 

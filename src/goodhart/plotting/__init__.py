@@ -40,6 +40,12 @@ Tables. ``table(rows, headers, ...)`` returns a :class:`Table`, which a notebook
 real table: MyST-NB renders its Markdown as a (numbered, if captioned) table in the site and
 in the PDF, Jupyter shows its HTML, and its plain-text form, which nbval compares, is short
 and deterministic.
+
+Chapters' figures. ``goodhart.plotting.<chapter>`` (for example
+:mod:`goodhart.plotting.best_of_n`) draws the figures of one chapter from values the chapter
+has computed and shows: the chapter keeps the numerics in view, the module the matplotlib
+detail. A figure function takes the computed arrays (never laws to compute from) and returns
+the ``Figure``.
 """
 
 from __future__ import annotations
