@@ -132,6 +132,7 @@ REGISTER = {
     "goodhart.tilting.kl_frontier": {"v": NORMAL, "d": 0.1},
     "goodhart.tilting.frontier_series": {"v": NORMAL},
     "goodhart.tilting.penalized_optimum": {"utility": NORMAL, "error": NORMAL, "beta": 1.0},
+    "goodhart.tilting.standardized": {"law": stats.weibull_min(1.5)},
     "goodhart.reweighting.upweight_tail": {"q": T3, "t": 10.0, "mass": 0.1},
     "goodhart.reweighting.cheapest_upweighting": {"q": NORMAL, "mean": 3.0,
                                                   "bounds": (2.0, 1e4)},

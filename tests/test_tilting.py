@@ -24,6 +24,7 @@ from goodhart.tilting import (
     kl_frontier,
     log_mgf,
     penalized_optimum,
+    standardized,
     tilt,
 )
 
@@ -710,3 +711,43 @@ def test_log_mgf_over_the_domain(log_lam, loc, scale):
         expected = float(mp.mpf(lam) * loc - mp.log1p(-mp.mpf(lam) * mp.mpf(scale)))
         size = float(abs(mp.log1p(-mp.mpf(lam) * mp.mpf(scale))))
     assert close(value, expected, 0, RTOL * size + 4 * np.spacing(abs(lam * loc)))
+
+
+# --- standardized --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("k", [0.7, 1.5, 4.0])
+def test_standardized_weibull_against_its_closed_form_at_40_digits(k):
+    """Weibull (shape k): mean G(1 + 1/k), variance G(1 + 2/k) - G(1 + 1/k)^2, cdf 1 - e^-x^k."""
+    z = standardized(stats.weibull_min(k, loc=2.0, scale=3.0))
+    with mp.workdps(DPS):
+        k_ = mp.mpf(k)
+        m, sd = mp.gamma(1 + 1 / k_), mp.sqrt(mp.gamma(1 + 2 / k_) - mp.gamma(1 + 1 / k_) ** 2)
+        for x in (-0.5, 0.0, 1.0, 3.0):
+            y = m + sd * mp.mpf(x)  # the standard Weibull point of the standardized x
+            expected = 1 - mp.exp(-(y**k_)) if y > 0 else mp.mpf(0)
+            assert z.cdf(x) == pytest.approx(float(expected), rel=1e-12, abs=1e-15)
+    assert z.dist.name == "weibull_min"
+
+
+@pytest.mark.parametrize("law", [stats.skewnorm(4), stats.gumbel_r(1, 2), stats.beta(2, 3),
+                                 stats.lognorm(0.5, loc=-1)])
+def test_standardized_has_mean_0_and_variance_1_by_quadrature(law):
+    from scipy import integrate
+
+    z = standardized(law)
+    lo, hi = z.ppf(1e-15), z.isf(1e-15)
+    mean = integrate.quad(lambda x: x * z.pdf(x), lo, hi, limit=200)[0]
+    var = integrate.quad(lambda x: x**2 * z.pdf(x), lo, hi, limit=200)[0]
+    assert abs(mean) < 1e-9 and var == pytest.approx(1, rel=1e-9)
+    assert z.dist.name == law.dist.name
+
+
+@pytest.mark.parametrize("law", [stats.t(2), stats.cauchy(), stats.pareto(1.5)])
+def test_standardized_refuses_an_infinite_variance_by_name(law):
+    with pytest.raises(ValueError, match="law"):
+        standardized(law)
+
+
+def test_standardized_refuses_a_family_by_name():
+    with pytest.raises(ValueError, match="law"):
+        standardized(stats.norm)

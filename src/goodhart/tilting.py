@@ -76,6 +76,7 @@ __all__ = [
     "kl_frontier",
     "log_mgf",
     "penalized_optimum",
+    "standardized",
     "tilt",
 ]
 
@@ -312,6 +313,44 @@ def kl_frontier(v, d):
     elif np.any(positive):
         out[positive] = law.frontier_v(d[positive], "d")
     return _like(out, d.shape)
+
+
+def standardized(law):
+    """The law of the same scipy family moved to mean 0 and variance 1, to compare tails alone.
+
+    ``law.dist(*shapes, loc=(loc - m) / sd, scale=scale / sd)`` with ``m`` and ``sd`` the mean
+    and standard deviation of ``law``: the law of ``(X - m) / sd``, still a frozen member of
+    its family (so that :mod:`goodhart.tails` knows its tail).
+
+    Parameters
+    ----------
+    law : scipy.stats frozen continuous law
+        A law with a finite, positive variance.
+
+    Returns
+    -------
+    scipy.stats frozen continuous law
+        The law of ``(X - E X) / sd(X)``.
+
+    Raises
+    ------
+    ValueError
+        If ``law`` is not a frozen continuous law, or its variance is infinite or undefined.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> z = standardized(stats.weibull_min(1.5))
+    >>> print(z.dist.name, f"{z.mean():.12f} {z.var():.12f}")
+    weibull_min 0.000000000000 1.000000000000
+    """
+    _checks.law(law, "law")
+    _, shapes, loc, scale = tails.standard_form(law)
+    mean, sd = float(law.mean()), float(law.std())
+    if not (np.isfinite(mean) and np.isfinite(sd) and sd > 0):
+        raise ValueError(f"law ({law.dist.name}) needs a finite, positive variance to be "
+                         f"standardized; scipy gives mean {mean}, standard deviation {sd}")
+    return law.dist(*shapes, loc=(loc - mean) / sd, scale=scale / sd)
 
 
 def frontier_series(v):
