@@ -224,6 +224,7 @@ REGISTER = {
                                 "caption": "Two laws.", "name": "tab-laws"},
     "goodhart.regions.insensitivity": {"error": T3, "t": 1e6, "h": 100.0},
     "goodhart.regions.log_both_large": {"proxy": HEAVY_PAIR, "t": 1e4, "h": 40.0},
+    "goodhart.regions.log_corrected_tail_moment": {"t": 1e4},
     "goodhart.regions.slowly_varying_bound": {"log_t": 100.0},
     "goodhart.regions.split": {"proxy": HEAVY_PAIR, "t": 25.0, "h": 4.0},
     "goodhart.remedies.bounded_objective": {"utility": NORMAL, "error": T3, "beta": 0.1,

@@ -22,7 +22,8 @@ of ``X``, and on geometric ladders out of ``0`` and out of ``t``.
 The module also holds two pairs at the edge of the theorem's tail condition,
 ``lim t^p Fbar_V(t) / Fbar_X(t) = 0`` for some ``p > 1``, that no scipy family provides:
 :data:`log_corrected_pareto` (``Fbar_V(v) = e^4 / (v^4 log v)``, for which only ``p = 1``
-holds against a Student-t(3) error) and :func:`slowly_varying_bound` (an error with
+holds against a Student-t(3) error; :func:`log_corrected_tail_moment` gives its
+``E[V; V > t]``) and :func:`slowly_varying_bound` (an error with
 ``Fbar_X(x) = 1 / log x``, for which ``p = 1`` holds and the conclusion fails).
 """
 
@@ -332,6 +333,41 @@ def _lambert_w_of_exp(z):
 #: ``t^p Fbar_V / Fbar_X -> inf`` for every ``p > 1``: Theorem 5's tail condition holds only
 #: with ``p = 1``. Its mean is ``e + e^4 E1(3) = 3.4307``.
 log_corrected_pareto = _LogCorrectedPareto(a=np.e, name="log_corrected_pareto")
+
+
+def log_corrected_tail_moment(t):
+    """``E[V; V > t]`` for :data:`log_corrected_pareto`: the utility's share of region ``r4``.
+
+    With ``Fbar_V(v) = e^4 / (v^4 log v)``, ``E[V; V > t] = t Fbar_V(t) + int_t^inf Fbar_V``,
+    and ``v = e^y`` turns the integral into ``e^4 E1(3 log t)``:
+
+        E[V; V > t] = e^4 (t^-3 / log t + E1(3 log t)).
+
+    Divided by ``Fbar_X(t)``, it is what ``E[V | U >= t] - E[V]`` tends to when the error's
+    tail is the heavier (region ``r4`` of Theorem 5's proof).
+
+    Parameters
+    ----------
+    t : float or array_like
+        Thresholds, at least ``e`` (the law's lower end).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``E[V; V > t]``, of the shape of ``t`` (0 where it underflows, beyond ``t = 1e100``).
+
+    Examples
+    --------
+    >>> round(float(log_corrected_tail_moment(np.e)), 4)  # the whole mean
+    3.4307
+    >>> print(f"{float(log_corrected_tail_moment(1e4)):.4e}")
+    7.8371e-12
+    """
+    t = _checks.real(t, "t", low=np.e)
+    log_t = np.log(t)
+    with np.errstate(under="ignore"):
+        moment = np.e**4 * (np.exp(-3.0 * log_t) / log_t + special.exp1(3.0 * log_t))
+    return _checks.like(moment, t)
 
 
 #: ``A = e^(e + 1)`` of :func:`slowly_varying_bound`, so that ``Fbar_V(e^e) = 1``.
