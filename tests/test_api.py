@@ -19,8 +19,8 @@ one valid call. The tests below
 
 Accuracy against independent references is the business of each module's own tests. The
 chapters' figure modules (``goodhart.plotting.<chapter>``) are not walked here: each draws one
-chapter's figures from that chapter's computed results, and tests/test_figures.py draws them
-all on small inputs (nbval then checks them in the chapters).
+chapter's figures from that chapter's computed results, and tests/test_figures_<chapter>.py
+draws them on small inputs (nbval then checks them in the chapters).
 """
 
 import dataclasses

@@ -37,7 +37,3 @@ def test_frontiers_are_log_log_with_the_reference_in_the_heavy_panel():
     assert labels == ["exponential", "$P_t$, $c = 1$", "$P_t$, $c = 4$"]
     assert ax_heavy.get_title() == "Student-t: infinite"
 
-
-def test_frontiers_needs_the_reference_law():
-    with pytest.raises(KeyError):
-        theorem2.frontiers(D, {"normal": D}, {})

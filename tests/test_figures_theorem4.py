@@ -1,7 +1,6 @@
 """The figures of the chapter on Theorem 4, drawn on small inputs."""
 
 import numpy as np
-import pytest
 
 from goodhart.plotting import CYCLE, STYLES, theorem4
 
@@ -31,7 +30,3 @@ def test_pairs_is_log_log_with_one_curve_per_pair_and_the_reference():
     assert np.allclose(ax_x.lines[0].get_ydata(), inv / 2)
     assert ax_x.get_legend() is None and ax_v.get_legend() is not None
 
-
-def test_pairs_needs_both_means():
-    with pytest.raises(IndexError):
-        theorem4.pairs([1.0, 2.0], {"a": ([1.0, 2.0],)})
