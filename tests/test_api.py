@@ -149,6 +149,7 @@ REGISTER = {
     "goodhart.cli.output_path": {"out": FOLDER / "report.png", "samples_path": SAMPLES_FILE},
     "goodhart.cli.report_dict": {"report": diagnostics.tail_report(SAMPLES)},
     "goodhart.cli.write_png": {"figure": FIGURE, "target": FOLDER / "written.png"},
+    "goodhart.data.acg_edits": {"step": 999},
     "goodhart.data.load": {"name": "acg_rewards"},
     "goodhart.data.names": {},
     "goodhart.data.path": {"name": "random_starling"},

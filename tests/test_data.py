@@ -156,3 +156,34 @@ def test_the_papers_gain_uses_the_lowest_acg_reward_and_a_negative_base_mean():
     base = math.fsum(data.load("llama_starling")) / 16000
     assert round(base, 4) == -0.3330
     assert round(0.01 * (chosen[0] - base), 5) == 0.02571
+
+
+# --- the ACG annealing schedule ------------------------------------------------------------
+
+def exact_edits(step):
+    """floor((1e5 / (step + 1)) ** 0.3) // 4 + 2 in integers: the floor is the largest m with
+    m ** 10 * (step + 1) ** 3 <= 10 ** 15."""
+    m = 0
+    while (m + 1) ** 10 * (step + 1) ** 3 <= 10**15:
+        m += 1
+    return m // 4 + 2
+
+
+def test_acg_edits_match_integer_arithmetic_over_the_authors_run():
+    steps = np.arange(1000)
+    assert data.acg_edits(steps).tolist() == [exact_edits(int(s)) for s in steps]
+    assert (data.acg_edits(0), data.acg_edits(999)) == (9, 2)  # the paper's Table 1
+    assert isinstance(data.acg_edits(5), int)
+
+
+@settings(deadline=None)
+@given(st.integers(min_value=0, max_value=10**7))
+def test_acg_edits_any_step(step):
+    assert data.acg_edits(step) == exact_edits(step)
+    assert data.acg_edits(float(step)) == exact_edits(step)
+
+
+@pytest.mark.parametrize("bad", [-1, 0.5, np.nan, np.inf, "3", None, [0, -2]])
+def test_acg_edits_refuse_what_is_not_a_step(bad):
+    with pytest.raises(ValueError, match="step"):
+        data.acg_edits(bad)

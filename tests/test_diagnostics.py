@@ -595,3 +595,17 @@ def test_bend_functional_is_location_and_scale_free(law, loc, scale, n):
     expected = d.exponential_bend_functional(law, n)
     assert math.isfinite(expected) and expected > 0
     assert d.exponential_bend_functional(moved, n) == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_seven_calibration_laws_are_three_light_then_four_heavy():
+    from goodhart import tails
+
+    laws = d.LAWS
+    assert list(laws)[:3] == ["normal", "exponential", "Gumbel"] and len(laws) == 7
+    heavy = [tails.is_heavy_tailed(law) for law in laws.values()]
+    assert heavy == [False] * 3 + [True] * 4
+    shapes = {name: (law.dist.name, law.args) for name, law in laws.items()}
+    assert shapes == {"normal": ("norm", ()), "exponential": ("expon", ()),
+                      "Gumbel": ("gumbel_r", ()), "Student-t, 10 dof": ("t", (10,)),
+                      "Student-t, 3 dof": ("t", (3,)), "lognormal, sigma 1": ("lognorm", (1,)),
+                      "Pareto, shape 3": ("pareto", (3,))}

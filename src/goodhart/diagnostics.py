@@ -54,6 +54,18 @@ LEVEL = 0.05
 WIDTH = 78
 """Longest line of :func:`summary`: the text column of a notebook."""
 
+LAWS = {
+    "normal": stats.norm(), "exponential": stats.expon(), "Gumbel": stats.gumbel_r(),
+    "Student-t, 10 dof": stats.t(10), "Student-t, 3 dof": stats.t(3),
+    "lognormal, sigma 1": stats.lognorm(1), "Pareto, shape 3": stats.pareto(3),
+}
+"""The seven laws the book calibrates the tests on, by name: three light tails (standard
+normal, exponential, Gumbel), then four heavy ones (Student-t with 10 and with 3 degrees of
+freedom, lognormal with ``sigma = 1``, Pareto with shape 3), all in scipy's standard form.
+
+:meta hide-value:
+"""
+
 
 # Samples: validation, exact rescaling, the sorted tail.
 

@@ -22,6 +22,8 @@ from importlib import resources
 
 import numpy as np
 
+from goodhart import _checks
+
 SOURCE = "https://github.com/tkwa/catastrophic-goodhart"
 COMMIT = "7069bb86b73df48fae18b729e610bae850210bc9"
 
@@ -233,3 +235,37 @@ def provenance():
     '# Provenance of the shipped reward data'
     """
     return (_root() / "PROVENANCE.md").read_text(encoding="utf-8")
+
+
+def acg_edits(step):
+    """The number of token edits at ACG step ``step``, annealed as in the authors' script.
+
+    ``starling7bexperiment.py`` passes ``n_edits_fn(step) = int((100000 / (step + 1)) ** 0.3)
+    // 4 + 2`` to its ACG run: 9 edits at the first step, 2 at the last of its 1000 (the
+    paper's Table 1 gives the same ends).
+
+    Parameters
+    ----------
+    step : int or array_like of int
+        Steps, counted from 0.
+
+    Returns
+    -------
+    int or numpy.ndarray of int
+        The number of edits at each step.
+
+    Raises
+    ------
+    ValueError
+        If ``step`` is not a whole number ``>= 0``.
+
+    Examples
+    --------
+    >>> acg_edits(0), acg_edits(999)
+    (9, 2)
+    >>> acg_edits([0, 9, 99]).tolist()
+    [9, 5, 3]
+    """
+    steps = _checks.whole(step, "step", low=0)
+    edits = np.floor((100000 / (steps + 1)) ** 0.3).astype(int) // 4 + 2
+    return int(edits) if np.ndim(step) == 0 else edits
