@@ -24,7 +24,8 @@ goodhart.diagnostics`` into ``cli``).
   paper's PPO run), ``occupancy``, ``remedies`` and ``bounded_reward`` (the discussion),
   ``diagnostics`` (tails of reward samples) with its command line ``cli``, ``data`` (the
   authors' published scores), ``report`` (every verdict for one pair), ``results`` (the
-  scorecard read from the chapters), ``plotting`` (the book's figures and tables).
+  scorecard read from the chapters), ``plotting`` (the book's palette, figure style and
+  tables; ``plotting.<chapter>`` draws one chapter's figures from the values it computed).
 """
 
 from goodhart.proxy import Proxy
