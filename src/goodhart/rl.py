@@ -776,7 +776,7 @@ def depth_sweep(depth, *, tokens, token, rate, growth, end_probability, budget, 
         other depths are swept, and an integer gives the same utilities whatever the growth
         (the heavy and the light error are compared on the same draws). None keys the draws
         with fresh entropy, a Generator with one integer drawn from it. (An integer key, not
-        one stream: a stream shared by the depths would make each row depend on the rows
+        one stream: one stream for all the depths would make each row depend on the rows
         before it.)
 
     Returns
@@ -809,7 +809,7 @@ def depth_sweep(depth, *, tokens, token, rate, growth, end_probability, budget, 
     key = _sweep_key(rng)
     with _checks.named("depth"):
         tree_of = {d: trees.TokenTree(tokens=tokens, horizon=d, end_token=True)
-                   for d in np.unique(depth).astype(int)}
+                   for d in np.unique(depth).astype(int).tolist()}
     work = draws * sum(tree.n_sequences for tree in tree_of.values())
     if work > _MAX_SWEEP:
         raise ValueError(f"draws times the sequences of each depth (tokens = {tokens}) must be "
@@ -832,12 +832,10 @@ def depth_sweep(depth, *, tokens, token, rate, growth, end_probability, budget, 
                                  f"{error}") from None
             out[:, k] = best.beta, best.monitors["utility"] - trees.expectation(
                 tree, base, model.utility)
-        rows[d] = (tree.n_sequences, *out.mean(axis=1),
+        rows[d] = (d, tree.n_sequences, *out.mean(axis=1),
                    *(out.std(axis=1, ddof=1) / np.sqrt(draws)))
-    columns = np.array([rows[d] for d in depth.astype(int).ravel()]).T.reshape(
-        (5, *depth.shape))
-    ints = [_checks.like(c, depth).astype(int) if depth.ndim else int(c)
-            for c in (depth, columns[0])]
-    means, errors = ([_checks.like(c, depth) for c in columns[i:i + 2]] for i in (1, 3))
-    se = DepthSweep(depth=ints[0], sequences=ints[1], beta=errors[0], gain=errors[1], se=None)
-    return DepthSweep(depth=ints[0], sequences=ints[1], beta=means[0], gain=means[1], se=se)
+    columns = [_checks.like(c, depth) for c in np.array([rows[int(d)] for d in depth.ravel()]).T]
+    counts = [c.astype(int) if depth.ndim else int(c) for c in columns[:2]]
+    beta, gain, se_beta, se_gain = columns[2:]
+    se = DepthSweep(*counts, beta=se_beta, gain=se_gain, se=None)
+    return DepthSweep(*counts, beta=beta, gain=gain, se=se)
