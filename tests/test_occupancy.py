@@ -183,3 +183,79 @@ def test_bad_input_raises():
         occupancy.tree_occupancy("tree", SAFE)
     with pytest.raises(ValueError, match="policy"):
         occupancy.tree_occupancy(TokenTree(tokens=2, horizon=2, end_token=False), SAFE)
+
+
+# ---------------------------------------------------------------------------------------
+# The car by the cliff, and the three divergences on a token tree
+
+
+@pytest.mark.parametrize(("length", "horizon", "turn", "hack_turn"),
+                         [(10, 20, 0.01, 0.2), (3, 2, 0.1, 0.5), (4, 9, 0.0, 0.3)])
+def test_cliff_car_closed_forms(length, horizon, turn, hack_turn):
+    """Only the first cell differs, visited once with probability 1: the summed KL is one
+    Bernoulli KL, the average that over the horizon; the car falls unless it goes straight
+    on at each of the first min(horizon - 1, length) cells."""
+    car = occupancy.cliff_car(length, turn=turn, hack_turn=hack_turn)
+    np.testing.assert_array_equal(car.transition, occupancy.cliff_mdp(length))
+    assert car.start.tolist() == [1.0] + [0.0] * (length + 1)
+    cells = min(horizon - 1, length)
+    fell = [occupancy.state_marginals(car.transition, pi, car.start, horizon)[-1, -1]
+            for pi in (car.safe, car.hack)]
+    straight = 1 - turn
+    want = [1 - straight**cells, 1 - (1 - hack_turn) * straight ** (cells - 1) if cells else 0]
+    np.testing.assert_allclose(fell, want, rtol=1e-13, atol=1e-15)
+    with mp.workdps(30):
+        p, q = mp.mpf(hack_turn), mp.mpf(turn)
+        bern = float(p * mp.log(p / q) + (1 - p) * mp.log((1 - p) / (1 - q))) if turn else None
+    if bern is not None:
+        args = (car.transition, car.hack, car.safe, car.start, horizon)
+        assert occupancy.action_kl(*args) == pytest.approx(bern, rel=1e-12)
+        assert occupancy.action_kl(*args, per="state") == pytest.approx(bern / horizon,
+                                                                      rel=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10**6), tokens=st.integers(1, 3), horizon=st.integers(1, 3),
+       end_token=st.booleans(), stack=st.integers(1, 3))
+def test_tree_divergences_by_enumeration(seed, tokens, horizon, end_token, stack):
+    """Each divergence of a stack of policies by walking every sequence, in mpmath."""
+    if not end_token:
+        tokens = max(tokens, 2)
+    tree = TokenTree(tokens=tokens, horizon=horizon, end_token=end_token)
+    rng = np.random.default_rng(seed)
+    base = ref.random_policy(tree, rng)
+    policies = np.stack([ref.random_policy(tree, rng) for _ in range(stack)])
+    got = occupancy.tree_divergences(tree, policies, base)
+    mu0 = occupancy_by_steps(tree, base)
+    for i, pi in enumerate(policies):
+        probs, sums, averages, _ = ref.brute_force(tree, pi, base)
+        mu = occupancy_by_steps(tree, pi)
+        with mp.workdps(30):
+            want = [float(mp.fsum(p * s for p, s in zip(probs, sums, strict=True))),
+                    float(mp.fsum(p * a for p, a in zip(probs, averages, strict=True))),
+                    float(mp.fsum(mp.mpf(m) * mp.log(mp.mpf(m) / mp.mpf(m0))
+                                  for m, m0 in zip(mu, mu0, strict=True) if m > 0))]
+        have = [got.trajectory[i], got.state[i], got.occupancy[i]]
+        np.testing.assert_allclose(have, want, rtol=1e-10, atol=1e-14)
+    one = occupancy.tree_divergences(tree, policies[0], base)
+    assert isinstance(one.trajectory, float) and one.occupancy == got.occupancy[0]
+    assert np.all(got.occupancy <= got.trajectory * (1 + 1e-12) + 1e-15)
+
+
+def test_cliff_car_and_tree_divergences_bad_input():
+    for turn in (-0.1, 1.5, np.nan, [0.1, 0.2]):
+        with pytest.raises(ValueError, match="turn"):
+            occupancy.cliff_car(3, turn=turn, hack_turn=0.2)
+        with pytest.raises(ValueError, match="hack_turn"):
+            occupancy.cliff_car(3, turn=0.01, hack_turn=turn)
+    with pytest.raises(ValueError, match="length"):
+        occupancy.cliff_car(0, turn=0.01, hack_turn=0.2)
+    tree = TokenTree(tokens=2, horizon=2, end_token=True)
+    base = trees.uniform_policy(tree)
+    for policy in (base[:-1], base[0], np.stack([base, base * 2])):
+        with pytest.raises(ValueError, match="policy"):
+            occupancy.tree_divergences(tree, policy, base)
+    with pytest.raises(ValueError, match="base"):
+        occupancy.tree_divergences(tree, base, base[:-1])
+    with pytest.raises(ValueError, match="tree"):
+        occupancy.tree_divergences("tree", base, base)

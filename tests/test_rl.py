@@ -95,6 +95,26 @@ def test_tilted_policy_is_the_gibbs_law_and_a_stationary_point():
     assert np.abs(result.gradient).max() < 1e-12
 
 
+def test_tilted_policy_vectorizes_over_beta():
+    """One policy per coefficient, each the Gibbs law of its own beta (mpmath's log Z)."""
+    rng = np.random.default_rng(4)
+    base = ref.random_policy(TREE, rng)
+    reward = random_reward(TREE, rng)
+    beta = np.array([[0.3, 1.0, 4.0]])
+    policies = rl.tilted_policy(TREE, base, reward, beta)
+    assert policies.shape == (1, 3, TREE.n_prefixes, TREE.actions)
+    log_p0 = trees.sequence_probabilities(TREE, base, log=True)
+    for b, policy in zip(beta.ravel(), policies[0], strict=True):
+        weights = log_p0 + reward / b
+        with mp.workdps(30):
+            log_z = float(mp.log(mp.fsum(mp.e ** mp.mpf(w) for w in weights)))
+        np.testing.assert_allclose(trees.sequence_probabilities(TREE, policy, log=True),
+                                   weights - log_z, atol=1e-12)
+    for bad in ([], [1.0, 0.0], [[1.0], [np.nan]]):
+        with pytest.raises(ValueError, match="beta"):
+            rl.tilted_policy(TREE, base, reward, bad)
+
+
 def test_tilted_optimum_closed_form_on_a_bandit():
     """One token then stop (tokens=2, horizon=1, with end): sequence law p0 e^{R/beta} / Z,
     KL = E[R]/beta - log Z, monitors, vectorized over beta; all in mpmath."""
@@ -401,3 +421,101 @@ def test_bad_input_raises():
     fixed = TokenTree(tokens=2, horizon=2, end_token=False)
     with pytest.raises(ValueError, match="end token"):
         rl.exploit_reward(fixed, token=0, rate=1.0, growth="linear", rng=1).tail_index(0.5)
+
+
+# ---------------------------------------------------------------------------------------
+# The depth sweep
+
+
+def sequence_level_optimum(probabilities, proxy, utility, budget):
+    """``E[V]`` under the tilt ``p0 e^{U / beta} / Z`` of the sequence law whose KL is
+    ``budget``, and its ``beta``: bisection in ``log beta``, in mpmath at 30 digits."""
+    with mp.workdps(30):
+        p0 = [mp.mpf(p) for p in probabilities]
+        u = [mp.mpf(float(x)) for x in proxy]
+
+        def tilt(log_beta):
+            beta = mp.exp(log_beta)
+            top = max(u)
+            w = [p * mp.exp((x - top) / beta) for p, x in zip(p0, u, strict=True)]
+            z = mp.fsum(w)
+            return [x / z for x in w]
+
+        def kl(log_beta):
+            return mp.fsum(q * mp.log(q / p) for q, p in zip(tilt(log_beta), p0, strict=True)
+                           if q > 0) - budget
+
+        lo, hi = mp.log(1e-3), mp.log(1e6)  # the KL falls as beta grows: bisection
+        for _ in range(120):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if kl(mid) > 0 else (lo, mid)
+        log_beta = (lo + hi) / 2
+        q = tilt(log_beta)
+        return (float(mp.exp(log_beta)),
+                float(mp.fsum(a * float(v) for a, v in zip(q, utility, strict=True))))
+
+
+@pytest.mark.parametrize("growth", ["exponential", "linear"])
+def test_depth_sweep_against_the_tilt_of_the_sequence_law(growth):
+    """The utility of depth d, draw k drawn from [rng, d, k]; each optimum found again as the
+    exponential tilt of the sequence law (walked sequence by sequence), its mean and its
+    standard error over the draws recomputed."""
+    depth, draws, rate, p_end, budget = [1, 2, 3], 3, 1.0, 0.3, 0.2
+    sweep = rl.depth_sweep(depth, tokens=2, token=1, rate=rate, growth=growth,
+                           end_probability=p_end, budget=budget, draws=draws, rng=5)
+    for i, d in enumerate(depth):
+        tree = TokenTree(tokens=2, horizon=d, end_token=True)
+        base = trees.uniform_policy(tree, end_probability=p_end)
+        walked = list(ref.walk(tree))
+        probabilities = [ref.probability(base, a, r) for a, r in walked]
+        count = np.array([sum(t == 1 for t in a) for a, _ in walked], dtype=float)
+        error = np.expm1(rate * count) if growth == "exponential" else np.expm1(rate) * count
+        betas, gains = [], []
+        for k in range(draws):
+            utility = np.random.default_rng([5, d, k]).standard_normal(tree.n_sequences)
+            beta, mean = sequence_level_optimum(probabilities, error + utility, utility,
+                                                budget)
+            base_mean = float(sum(p * float(v) for p, v in zip(probabilities, utility,
+                                                               strict=True)))
+            betas.append(beta)
+            gains.append(mean - base_mean)
+        assert sweep.depth[i] == d and sweep.sequences[i] == len(walked)
+        assert sweep.beta[i] == pytest.approx(np.mean(betas), rel=1e-8)
+        assert sweep.gain[i] == pytest.approx(np.mean(gains), rel=1e-8, abs=1e-10)
+        assert sweep.se.beta[i] == pytest.approx(np.std(betas, ddof=1) / np.sqrt(draws),
+                                                 rel=1e-7)
+        assert sweep.se.gain[i] == pytest.approx(np.std(gains, ddof=1) / np.sqrt(draws),
+                                                 rel=1e-7, abs=1e-10)
+
+
+def test_depth_sweep_rows_are_keyed_by_depth_and_draw():
+    """A depth's row does not depend on the other depths swept; a scalar depth gives floats; a
+    Generator keys the draws with one integer drawn from it."""
+    common = {"tokens": 3, "token": 0, "rate": 1.2, "end_probability": 0.4, "budget": 0.5,
+              "draws": 4}
+    both = rl.depth_sweep([1, 2], growth="exponential", rng=7, **common)
+    alone = rl.depth_sweep(2, growth="exponential", rng=7, **common)
+    assert isinstance(alone.gain, float) and isinstance(alone.sequences, int)
+    assert (alone.beta, alone.gain, alone.se.gain) == (both.beta[1], both.gain[1],
+                                                      both.se.gain[1])
+    key = int(np.random.default_rng(3).integers(2**63))
+    from_generator = rl.depth_sweep(2, growth="linear", rng=np.random.default_rng(3), **common)
+    assert from_generator.gain == rl.depth_sweep(2, growth="linear", rng=key, **common).gain
+
+
+def test_depth_sweep_bad_input_names_the_argument():
+    common = {"depth": [1, 2], "tokens": 2, "token": 1, "rate": 1.0, "growth": "linear",
+              "end_probability": 0.5, "budget": 0.1, "draws": 3, "rng": 0}
+    for argument, bad in [("depth", [0, 1]), ("depth", 1.5), ("depth", np.nan),
+                          ("tokens", 0), ("token", 2), ("token", -1), ("rate", 0.0),
+                          ("growth", "quadratic"), ("end_probability", 1.0),
+                          ("budget", 0.0), ("draws", 1), ("draws", 10**7), ("rng", -1),
+                          ("rng", 1.5), ("rng", "seed"), ("depth", 30)]:
+        with pytest.raises(ValueError, match=argument):
+            rl.depth_sweep(**{**common, argument: bad})
+    with pytest.raises(ValueError, match="tokens"):  # the token exists, not the tree
+        rl.depth_sweep(**{**common, "tokens": 1})
+    with pytest.raises(ValueError, match="draws"):  # too much work
+        rl.depth_sweep(**{**common, "tokens": 7, "depth": [6], "draws": 100})
+    with pytest.raises(ValueError, match="budget"):  # more than the rarest text costs
+        rl.depth_sweep(**{**common, "budget": 50.0})

@@ -20,8 +20,12 @@ Laidlaw et al.'s cliff (:func:`cliff_mdp`) makes the occupancy KL the larger, a 
 changes its actions without changing where it goes makes it 0. (The KL of the state-*action*
 occupancy ``mu_pi(s) pi(a | s)`` is, by the chain rule, the occupancy KL plus the average.)
 
-:func:`tree_occupancy` is the state occupancy of a policy on a ``goodhart.trees.TokenTree``.
+:func:`cliff_car` sets up the cliff's safe and hacking policies; :func:`tree_occupancy` is the
+state occupancy of a policy on a ``goodhart.trees.TokenTree``, and :func:`tree_divergences`
+the three divergences there.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -245,3 +249,114 @@ def tree_occupancy(tree, policy):
     probabilities = trees._sequence_probabilities(tree, policy, reach)
     occupied = tree.horizon + 1 - tree.steps  # steps spent at a sequence once it is finished
     return np.concatenate([reach, probabilities * occupied]) / (tree.horizon + 1)
+
+
+@dataclass(frozen=True)
+class CliffCar:
+    """Laidlaw et al.'s car by the cliff: the MDP, the start, a safe and a hacking policy."""
+
+    transition: np.ndarray  # cliff_mdp(length)
+    start: np.ndarray  # the first road cell, with probability 1
+    safe: np.ndarray  # turns off the road with probability turn at every cell
+    hack: np.ndarray  # the same, but with probability hack_turn at the first cell
+
+
+def cliff_car(length, *, turn, hack_turn):
+    """The car by the cliff of Laidlaw et al. (2024): a safe policy, and a hacking one that
+    differs from it at the first cell only, where it turns sharply more often.
+
+    Parameters
+    ----------
+    length : int
+        Road cells, as for :func:`cliff_mdp`.
+    turn : float
+        The safe policy's probability of the sharp turn (over the edge) at every cell, in
+        ``[0, 1]``.
+    hack_turn : float
+        The hacking policy's probability of the sharp turn at the first cell, in ``[0, 1]``
+        (elsewhere it is ``turn``).
+
+    Returns
+    -------
+    CliffCar
+        ``transition`` (:func:`cliff_mdp`), ``start`` (the first cell) and the two policies,
+        shape ``(length + 2, 2)`` (the absorbing states keep the same rows; their actions go
+        nowhere).
+
+    Examples
+    --------
+    >>> car = cliff_car(2, turn=0.01, hack_turn=0.2)
+    >>> car.start, car.hack[:2]
+    (array([1., 0., 0., 0.]), array([[0.8 , 0.2 ],
+           [0.99, 0.01]]))
+    >>> round(action_kl(car.transition, car.hack, car.safe, car.start, 3), 6)
+    0.428672
+    """
+    transition = cliff_mdp(length)
+    turn = _checks.scalar(turn, "turn", check=_checks.probability, closed=True)
+    hack_turn = _checks.scalar(hack_turn, "hack_turn", check=_checks.probability, closed=True)
+    states = transition.shape[0]
+    safe = np.tile([1 - turn, turn], (states, 1))
+    hack = safe.copy()
+    hack[0] = [1 - hack_turn, hack_turn]
+    return CliffCar(transition=transition, start=np.eye(states)[0], safe=safe, hack=hack)
+
+
+@dataclass(frozen=True)
+class Divergences:
+    """The three divergences of a policy from a base: the per-state KL summed along the
+    trajectory (``trajectory``), averaged over its states (``state``, the paper's), and the
+    KL of the state occupancy measures (``occupancy``); nats."""
+
+    trajectory: float
+    state: float
+    occupancy: float
+
+
+def tree_divergences(tree, policy, base):
+    """The summed and the averaged action KL and the occupancy KL of token-tree policies.
+
+    ``trajectory`` and ``state`` are ``goodhart.trees.policy_kl`` with ``per="trajectory"``
+    and ``per="state"``; ``occupancy`` is ``discrete_kl`` of the two :func:`tree_occupancy`
+    measures. Always ``state <= trajectory`` and ``occupancy <= trajectory``.
+
+    Parameters
+    ----------
+    tree : goodhart.trees.TokenTree
+    policy : array_like
+        Shape ``(tree.n_prefixes, tree.actions)``, or ``(..., tree.n_prefixes, tree.actions)``
+        for several policies at once.
+    base : array_like
+        ``pi0``, shape ``(tree.n_prefixes, tree.actions)``.
+
+    Returns
+    -------
+    Divergences
+        Floats for one policy, arrays of shape ``policy.shape[:-2]`` for several.
+
+    Examples
+    --------
+    >>> from goodhart.trees import TokenTree, uniform_policy
+    >>> tree = TokenTree(tokens=2, horizon=2, end_token=True)
+    >>> base = uniform_policy(tree, end_probability=0.5)
+    >>> policy = base.copy()
+    >>> policy[0] = [0.1, 0.1, 0.8]  # end at once with probability 0.8, not 0.5
+    >>> kl = tree_divergences(tree, np.stack([base, policy]), base)
+    >>> kl.trajectory.round(6), kl.state.round(6), kl.occupancy.round(6)
+    (array([0.      , 0.192745]), array([0.     , 0.17347]), array([0.      , 0.128497]))
+    """
+    trees._tree(tree)
+    base = tree.check_policy(base, "base")
+    array = _checks.real(policy, "policy", low=0.0, high=1.0)
+    shape = (tree.n_prefixes, tree.actions)
+    if array.ndim < 2 or array.shape[-2:] != shape:
+        raise ValueError(f"policy must have shape (..., {shape[0]}, {shape[1]}) (prefixes, "
+                         f"actions), got {array.shape}")
+    stack = [tree.check_policy(pi) for pi in array.reshape(-1, *shape)]
+    mu0 = tree_occupancy(tree, base)
+    rows = [(trees.policy_kl(tree, pi, base), trees.policy_kl(tree, pi, base, per="state"),
+             discrete_kl(tree_occupancy(tree, pi), mu0)) for pi in stack]
+    template = np.empty(array.shape[:-2])
+    columns = [_checks.like(np.reshape(c, template.shape), template)
+               for c in np.array(rows, dtype=float).reshape(-1, 3).T]
+    return Divergences(*columns)

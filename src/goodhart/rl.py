@@ -175,13 +175,14 @@ def tilted_policy(tree, base, reward, beta):
         ``pi0``, shape ``(tree.n_prefixes, tree.actions)``.
     reward : array_like
         One reward per sequence.
-    beta : float
-        The KL coefficient, ``> 0``.
+    beta : float or array_like
+        KL coefficients, ``> 0``: one policy for each.
 
     Returns
     -------
     ndarray
-        The optimal policy, shape ``(tree.n_prefixes, tree.actions)``.
+        The optimal policy, shape ``(tree.n_prefixes, tree.actions)``; for an array ``beta``,
+        shape ``beta.shape + (tree.n_prefixes, tree.actions)``, one policy per coefficient.
 
     Examples
     --------
@@ -191,10 +192,21 @@ def tilted_policy(tree, base, reward, beta):
     (0,)
     >>> tilted_policy(tree, uniform_policy(tree), [0.0, np.log(2.0), 0.0], beta=1.0)
     array([[0.5 , 0.25, 0.25]])
+    >>> tilted_policy(tree, uniform_policy(tree), [0.0, np.log(2.0), 0.0], [1.0, 2.0]).round(4)
+    array([[[0.5   , 0.25  , 0.25  ]],
+    <BLANKLINE>
+           [[0.4142, 0.2929, 0.2929]]])
     """
     trees._tree(tree)
     _, log_base = _base(tree, base)
-    return _tilted(tree, log_base, _reward(tree, reward), _beta(beta, positive=True))[0]
+    reward = _reward(tree, reward)
+    beta = _checks.real(beta, "beta", low=0.0, low_open=True)
+    if beta.size == 0:
+        raise ValueError("beta must hold at least one KL coefficient, got none")
+    _checks.draws({"beta.size": beta.size, "policy entries": tree.n_prefixes * tree.actions},
+                  "numbers")
+    policies = [_tilted(tree, log_base, reward, float(b))[0] for b in beta.ravel()]
+    return np.reshape(policies, beta.shape + policies[0].shape)
 
 
 @dataclass(frozen=True)
@@ -695,3 +707,135 @@ def exploit_reward(tree, *, token, rate, growth, utility=None, rng=None):
     error = np.expm1(rate * count) if growth == "exponential" else np.expm1(rate) * count
     return ExploitReward(tree=tree, token=int(token), rate=rate, growth=growth, count=count,
                          utility=utility, error=error, proxy=error + utility)
+
+
+# ---------------------------------------------------------------------------------------
+# The budget optimum on trees of growing depth.
+
+_MAX_SWEEP = 10**6  # sequences times draws of one sweep: about half a minute of tilts
+
+
+@dataclass(frozen=True)
+class DepthSweep:
+    """The optimum at a KL budget on trees of each depth: the mean over draws of the utility
+    of its ``beta`` and of its gain in true utility; ``se`` holds their standard errors."""
+
+    depth: np.ndarray  # int: the horizon of each tree
+    sequences: np.ndarray  # int: the sequences of each tree
+    beta: np.ndarray  # mean of beta*, the coefficient whose optimum has KL = budget
+    gain: np.ndarray  # mean of E_{pi*}[V] - E_{pi0}[V]
+    se: "DepthSweep | None"  # the standard errors of beta and gain (None inside se)
+
+
+def _sweep_key(rng):
+    """The integer that keys every draw of a sweep (see :func:`depth_sweep`)."""
+    if rng is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63))
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise ValueError(f"rng must be None, a non-negative integer or a numpy Generator, got "
+                         f"{rng!r}")
+    return int(rng)
+
+
+def depth_sweep(depth, *, tokens, token, rate, growth, end_probability, budget, draws,
+                rng=None):
+    """The KL-budget optimum of an exploit-token reward on trees of each depth, over draws of
+    the utility: how its coefficient and its gain in true utility change with the depth.
+
+    For each depth ``d`` the tree has ``tokens`` content tokens, at most ``d`` of them, and an
+    end token; the base policy is ``uniform_policy(tree, end_probability=...)``. For each draw
+    ``k`` of the utility, :func:`exploit_reward` gives the proxy and :func:`budget_optimum`
+    the best policy whose trajectory KL is ``budget``: its ``beta`` and its gain
+    ``E_{pi*}[V] - E_{pi0}[V]``. The means over the draws are returned with their standard
+    errors (sample standard deviation over ``sqrt(draws)``).
+
+    Parameters
+    ----------
+    depth : int or array_like of int
+        Tree horizons, from 1 to ``10**4``.
+    tokens : int
+        Content tokens, ``>= 1``.
+    token : int
+        The exploited token, ``0..tokens - 1``.
+    rate : float
+        The error's rate ``a > 0`` (see :func:`exploit_reward`).
+    growth : {"exponential", "linear"}
+        The heavy-tailed error ``e^{a n} - 1`` or the light-tailed ``(e^a - 1) n``.
+    end_probability : float
+        The base policy's probability of ending at each step, in ``(0, 1)``.
+    budget : float
+        The KL budget (nats), ``> 0``.
+    draws : int
+        Draws of the utility at each depth, ``>= 2`` (for a standard error); ``draws`` times
+        the sequences of all the trees is at most ``10**6``.
+    rng : None, int or numpy.random.Generator
+        The key of the draws: the utility of depth ``d``, draw ``k`` is drawn by
+        ``exploit_reward(..., rng=[rng, d, k])``, so a depth's draws do not depend on which
+        other depths are swept, and an integer gives the same utilities whatever the growth
+        (the heavy and the light error are compared on the same draws). None keys the draws
+        with fresh entropy, a Generator with one integer drawn from it. (An integer key, not
+        one stream: one stream for all the depths would make each row depend on the rows
+        before it.)
+
+    Returns
+    -------
+    DepthSweep
+        ``depth``, ``sequences``, and the means ``beta`` and ``gain``, with ``se.beta`` and
+        ``se.gain``: ints and floats for a scalar ``depth``, arrays of its shape otherwise.
+
+    Examples
+    --------
+    >>> sweep = depth_sweep([1, 2], tokens=2, token=1, rate=1.0, growth="exponential",
+    ...                     end_probability=0.5, budget=0.1, draws=3, rng=0)
+    >>> sweep.sequences, sweep.beta.round(4), sweep.se.gain.round(4)
+    (array([3, 7]), array([3.3242, 4.2611]), array([0.1716, 0.1046]))
+    """
+    depth = _checks.whole(depth, "depth", low=1, high=10**4)
+    if depth.size == 0:
+        raise ValueError("depth must hold at least one depth, got none")
+    tokens = trees._integer(tokens, "tokens", low=1, high=trees.MAX_ENTRIES)
+    token = trees._integer(token, "token", low=0)
+    if token >= tokens:
+        raise ValueError(f"token must be one of the tokens 0..{tokens - 1}, got {token}")
+    rate = _checks.scalar(rate, "rate", low=0.0, low_open=True)
+    if growth not in ("exponential", "linear"):
+        raise ValueError(f"growth must be 'exponential' or 'linear', got {growth!r}")
+    end_probability = _checks.scalar(end_probability, "end_probability",
+                                     check=_checks.probability)
+    budget = _checks.scalar(budget, "budget", low=0.0, low_open=True)
+    draws = trees._integer(draws, "draws", low=2, high=_MAX_SWEEP)
+    key = _sweep_key(rng)
+    with _checks.named("depth"):
+        tree_of = {d: trees.TokenTree(tokens=tokens, horizon=d, end_token=True)
+                   for d in np.unique(depth).astype(int).tolist()}
+    work = draws * sum(tree.n_sequences for tree in tree_of.values())
+    if work > _MAX_SWEEP:
+        raise ValueError(f"draws times the sequences of each depth (tokens = {tokens}) must be "
+                         f"at most {_MAX_SWEEP:.0e}, got {work:.3g}")
+    if rate * depth.max() > 700:
+        raise ValueError(f"rate * depth must be <= 700 (e^(rate n) overflows), got "
+                         f"{rate * depth.max():g}")
+    rows = {}
+    for d, tree in tree_of.items():
+        base = trees.uniform_policy(tree, end_probability=end_probability)
+        out = np.empty((2, draws))  # (beta*, gain) x draws
+        for k in range(draws):
+            model = exploit_reward(tree, token=token, rate=rate, growth=growth,
+                                   rng=[key, d, k])
+            try:
+                best = budget_optimum(tree, base, model.proxy, budget,
+                                      monitors={"utility": model.utility})
+            except ValueError as error:
+                raise ValueError(f"budget = {budget:g} at rate = {rate:g}, depth = {d}: "
+                                 f"{error}") from None
+            out[:, k] = best.beta, best.monitors["utility"] - trees.expectation(
+                tree, base, model.utility)
+        rows[d] = (d, tree.n_sequences, *out.mean(axis=1),
+                   *(out.std(axis=1, ddof=1) / np.sqrt(draws)))
+    columns = [_checks.like(c, depth) for c in np.array([rows[int(d)] for d in depth.ravel()]).T]
+    counts = [c.astype(int) if depth.ndim else int(c) for c in columns[:2]]
+    beta, gain, se_beta, se_gain = columns[2:]
+    se = DepthSweep(*counts, beta=se_beta, gain=se_gain, se=None)
+    return DepthSweep(*counts, beta=beta, gain=gain, se=se)
