@@ -378,3 +378,9 @@ def test_other_bad_arguments():
     for sequence in ((0,), (0, 1, 2), (2, 0), (5,), "ab"):
         with pytest.raises(ValueError, match="sequence"):
             TREE.index(sequence)
+
+
+def test_a_huge_token_count_is_refused_by_name_not_by_numpy():
+    # 10^30 is a valid Python int beyond numpy's 64 bits: the size check must still name it
+    with pytest.raises(ValueError, match="tokens=1000000000000000000000000000000"):
+        TokenTree(tokens=10**30, horizon=2, end_token=False)

@@ -114,7 +114,9 @@ def integer(value, name, *, low=None, high=None):
     """``value`` as a Python int (``low``, ``high`` inclusive), refusing fractional floats."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    if not np.isfinite(value) or value != int(value):
+    # a Python int of any size is whole and finite (np.isfinite refuses ints beyond 64 bits)
+    if not isinstance(value, numbers.Integral) and (not np.isfinite(value)
+                                                    or value != int(value)):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if low is not None and value < low:

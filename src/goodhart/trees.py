@@ -44,6 +44,7 @@ Two ways to charge a policy for leaving the base, :func:`policy_kl`:
   of fixed horizon ``L`` the average is exactly the sum over ``L``.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,7 +95,7 @@ class TokenTree:
         horizon = _integer(self.horizon, "horizon", low=1)
         object.__setattr__(self, "tokens", tokens)
         object.__setattr__(self, "horizon", horizon)
-        log_level = horizon * np.log(tokens)  # log of the last level's size, before summing
+        log_level = horizon * math.log(tokens)  # log of the last level's size, before summing
         if horizon > MAX_ENTRIES or log_level > np.log(MAX_ENTRIES) or (
                 self.n_prefixes * self.actions + self.n_sequences > MAX_ENTRIES):
             raise ValueError(
