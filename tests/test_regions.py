@@ -265,3 +265,12 @@ def test_slowly_varying_bound_closed_forms():
     assert np.all(np.diff(big.lower_bound) > 0) and np.all(np.diff(big.tail_ratio) < 0)
     with pytest.raises(ValueError, match="log_t"):
         regions.slowly_varying_bound(1.0)
+
+
+def test_thresholds_beyond_the_reach_are_refused_by_name():
+    # beyond 1e90 a Student-t(3) tail nears the smallest double and tanh-sinh fails on
+    # pieces of the line: a named refusal, not an ArithmeticError
+    pair = Proxy(utility=stats.t(5), error=stats.t(3))
+    assert np.isfinite(regions.log_both_large(pair, 1e90, 40.0))
+    with pytest.raises(ValueError, match="t must be <= 1e\\+90"):
+        regions.log_both_large(pair, 5.468126811957553e98, 40.0)
