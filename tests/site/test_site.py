@@ -357,11 +357,17 @@ return {
 
 
 def screenshot(browser, path, width):
-    """A full-page PNG of the current page."""
+    """A full-page PNG of the current page.
+
+    The viewport is made as tall as the page (at most 32000 px) and photographed whole:
+    Chrome's ``captureBeyondViewport`` lays some pages out shifted to the left.
+    """
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 32000), "scale": 1}})
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": min(height, 32000), "deviceScaleFactor": 1,
+        "mobile": width < 600})
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    set_width(browser, width)
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
