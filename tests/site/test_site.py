@@ -515,3 +515,14 @@ def test_a_click_enlarges_a_figure(browser, server):
     assert opened, "no figure on the Theorem 1 page, or no overlay after a click"
     assert opened["src"] and opened["closed"]
     assert opened["width"] > opened["column"], "the enlarged figure is no larger"
+
+
+@needs_browser
+def test_glued_numbers_read_like_their_sentence(browser, server):
+    # MyST-NB sets pasted (glued) text in bold; the book's CSS keeps the sentence's weight
+    load(browser, server, "book/reward_models.html")
+    weights = browser.execute_script("""
+        return [...document.querySelectorAll('article span.pasted-text')].map(e =>
+            [getComputedStyle(e).fontWeight, getComputedStyle(e.parentElement).fontWeight]);""")
+    assert len(weights) > 20, "no glued numbers on the reward-model page"
+    assert all(own == parent for own, parent in weights), weights[:5]
