@@ -45,8 +45,8 @@ def finite_mean(dist, name):
     mean = float(dist.mean())
     if not np.isfinite(mean):
         raise ValueError(
-            f"{name} ({dist.dist.name}) has no finite mean (scipy gives {mean}); "
-            "this result needs E|X| < inf"
+            f"{name} ({dist.dist.name}) has no finite mean (scipy gives {mean}), which this "
+            "result needs"
         )
     return mean
 
