@@ -163,12 +163,17 @@ def named(name):
         raise ValueError(f"{name}: {error}") from None
 
 
-def like(result, template):
-    """``result`` as a float if ``template`` is a scalar, else as an array of its shape."""
+def like(result, template=None):
+    """``result`` as a float if ``template`` is a scalar, else as an array of its shape.
+
+    Without a template, ``result`` is its own: a 0-d result becomes a float (scalar in,
+    float out; array in, array out).
+    """
     result = np.asarray(result, dtype=float)
-    if np.ndim(template) == 0:
+    shape = result.shape if template is None else np.shape(template)
+    if len(shape) == 0:
         return float(result.reshape(()))
-    return result.reshape(np.shape(template))
+    return result.reshape(shape)
 
 
 def streams(rng, count):

@@ -50,7 +50,7 @@ def bernoulli_kl(mass, log_p):
         upper = np.where(mass > 0, mass * (np.log(mass) - log_p), 0.0)
         lower = np.where(mass < 1, (1 - mass) * (np.log1p(-mass) - log1mexp(log_p)), 0.0)
     out = upper + lower
-    return float(out) if out.ndim == 0 else out
+    return _checks.like(out)
 
 
 def _mixture_args(alpha, log_q):
@@ -109,7 +109,7 @@ def mixture_kl(alpha, log_q):
         far = np.exp(log_px) * (log_px - log_q) - alpha * one_minus_q
         at_x = np.where(log_d <= np.log(0.25), near, far)
     kl = np.where(log_q == 0, 0.0, at_x + one_minus_q * _phi(-alpha))
-    return float(kl) if kl.ndim == 0 else kl
+    return _checks.like(kl)
 
 
 def first_order_kl(alpha, log_q):
@@ -123,7 +123,7 @@ def first_order_kl(alpha, log_q):
     alpha, log_q = _mixture_args(alpha, log_q)
     with np.errstate(divide="ignore", invalid="ignore"):
         kl = np.where(alpha > 0, alpha * (np.log(alpha) - log_q), 0.0)
-    return float(kl) if kl.ndim == 0 else kl
+    return _checks.like(kl)
 
 
 def alpha_for_kl(kl, log_q):
@@ -161,7 +161,7 @@ def alpha_for_kl(kl, log_q):
                                              maxiter=500)))
 
     out = np.vectorize(one, otypes=[float])(kl, log_q)
-    return float(out) if out.ndim == 0 else out
+    return _checks.like(out)
 
 
 def _distributions(p, q):
@@ -186,7 +186,7 @@ def discrete_kl(p, q):
     p, q = _distributions(p, q)
     # the terms' rounding can leave a sum of about -1e-16 where the KL is 0: it is >= 0
     out = np.maximum(special.rel_entr(p, q).sum(axis=-1), 0.0)
-    return float(out) if out.ndim == 0 else out
+    return _checks.like(out)
 
 
 def total_variation(p, q):
@@ -199,4 +199,4 @@ def total_variation(p, q):
     """
     p, q = _distributions(p, q)
     out = 0.5 * np.abs(p - q).sum(axis=-1)
-    return float(out) if out.ndim == 0 else out
+    return _checks.like(out)

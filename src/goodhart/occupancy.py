@@ -357,6 +357,5 @@ def tree_divergences(tree, policy, base):
     rows = [(trees.policy_kl(tree, pi, base), trees.policy_kl(tree, pi, base, per="state"),
              discrete_kl(tree_occupancy(tree, pi), mu0)) for pi in stack]
     template = np.empty(array.shape[:-2])
-    columns = [_checks.like(np.reshape(c, template.shape), template)
-               for c in np.array(rows, dtype=float).reshape(-1, 3).T]
+    columns = [_checks.like(c, template) for c in np.array(rows, dtype=float).reshape(-1, 3).T]
     return Divergences(*columns)

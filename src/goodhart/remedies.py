@@ -138,7 +138,7 @@ class ThreeKnob:
     @property
     def quality(self):
         """``E_P[V] - E_Q[V]``: how much the answers improved."""
-        return _float(np.asarray(self.utility) - self.base_utility)
+        return _checks.like(np.asarray(self.utility) - self.base_utility)
 
 
 @dataclass(frozen=True)
@@ -220,11 +220,12 @@ def bounded_objective(*, utility, error, beta, t):
     mass, utility_mean, error_mean, kl = curve(lam, *args)
     proxy = error_mean + utility_mean
     return BlockPolicy(
-        beta=_float(beta_b), utility=_float(np.reshape(utility_mean, shape)),
-        error=_float(np.reshape(error_mean, shape)), proxy=_float(np.reshape(proxy, shape)),
-        kl=_float(np.reshape(kl, shape)),
-        objective=_float(np.reshape(expit(proxy) - beta_f * kl, shape)),
-        threshold=_float(t_b), mass=_float(np.reshape(mass, shape)),
+        beta=_checks.like(beta_b), utility=_checks.like(np.reshape(utility_mean, shape)),
+        error=_checks.like(np.reshape(error_mean, shape)),
+        proxy=_checks.like(np.reshape(proxy, shape)),
+        kl=_checks.like(np.reshape(kl, shape)),
+        objective=_checks.like(np.reshape(expit(proxy) - beta_f * kl, shape)),
+        threshold=_checks.like(t_b), mass=_checks.like(np.reshape(mass, shape)),
     )
 
 
@@ -277,10 +278,11 @@ def bounded_objective_optimum(*, utility, error, beta):
     proxy = utility_mean + error_mean
     shape = beta.shape
     return ObjectiveOptimum(
-        beta=_float(beta), utility=_float(np.reshape(utility_mean, shape)),
-        error=_float(np.reshape(error_mean, shape)), proxy=_float(np.reshape(proxy, shape)),
-        kl=_float(np.reshape(kl, shape)),
-        objective=_float(np.reshape(expit(proxy) - beta_f * kl, shape)),
+        beta=_checks.like(beta), utility=_checks.like(np.reshape(utility_mean, shape)),
+        error=_checks.like(np.reshape(error_mean, shape)),
+        proxy=_checks.like(np.reshape(proxy, shape)),
+        kl=_checks.like(np.reshape(kl, shape)),
+        objective=_checks.like(np.reshape(expit(proxy) - beta_f * kl, shape)),
     )
 
 
@@ -349,11 +351,12 @@ def three_knob(*, utility, error, kl, severity):
     error_mean = body + mass * (tail - body)
 
     def out(values):
-        return _float(np.reshape(values, shape))
+        return _checks.like(np.reshape(values, shape))
 
     return ThreeKnob(
-        threshold=_float(s_b), mass=out(mass), utility=out(tilted.mean), error=out(error_mean),
-        proxy=out(tilted.mean + error_mean), kl=_float(kl_b), hack_kl=out(hack),
+        threshold=_checks.like(s_b), mass=out(mass), utility=out(tilted.mean),
+        error=out(error_mean),
+        proxy=out(tilted.mean + error_mean), kl=_checks.like(kl_b), hack_kl=out(hack),
         base_utility=float(utility.mean()),
     )
 
@@ -388,8 +391,8 @@ def quantilizer(*, utility, error, q):
     proxy = Proxy(utility=utility, error=error)
     q = _checks.probability(q, "q")
     threshold = proxy.isf(q)
-    return Quantilizer(q=_float(q), threshold=threshold,
-                       utility=proxy.conditional_mean(threshold), kl=_float(-np.log(q)))
+    return Quantilizer(q=_checks.like(q), threshold=threshold,
+                       utility=proxy.conditional_mean(threshold), kl=_checks.like(-np.log(q)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,7 +478,3 @@ def _tilt_reaching(law, budget, name):
     raise ValueError(f"{name}: no tilt of {law.dist.name} reaches a KL of {np.max(budget):g} "
                      "(the tilts' KL stays below it)")
 
-
-def _float(values):
-    values = np.asarray(values, dtype=float)
-    return float(values) if values.ndim == 0 else values

@@ -81,27 +81,28 @@ class TailReweighting:
     @property
     def mean(self):
         """``E_{P_t}[X] = (1 - m) E[X | X <= t] + m E[X | X > t]``."""
-        return _float((1 - np.asarray(self.mass)) * self.body_mean + self.mass * self.tail_mean)
+        mass = np.asarray(self.mass)
+        return _checks.like((1 - mass) * self.body_mean + mass * self.tail_mean)
 
     @property
     def kl(self):
         """``D(P_t || Q)`` in nats, exact (the Bernoulli KL, with ``Fbar`` in log space)."""
-        return _float(np.maximum(bernoulli_kl(self.mass, self.log_tail), 0.0))
+        return _checks.like(np.maximum(bernoulli_kl(self.mass, self.log_tail), 0.0))
 
     @property
     def kl_tail_term(self):
         """``m log(m / Fbar(t))``: the paper's ``(c/t) log(c / (t Fbar(t)))`` for ``m = c/t``."""
-        return _float(self.mass * (np.log(self.mass) - self.log_tail))
+        return _checks.like(self.mass * (np.log(self.mass) - self.log_tail))
 
     @property
     def kl_leading(self):
         """``m (log(m / Fbar(t)) - 1)``: the KL to ``O(m^2 + Fbar(t))`` (the body adds ``-m``)."""
-        return _float(self.mass * (np.log(self.mass) - self.log_tail - 1))
+        return _checks.like(self.mass * (np.log(self.mass) - self.log_tail - 1))
 
     @property
     def kl_proof_term(self):
         """``-m log Fbar(t)``: the term the proof bounds the KL by (not its rate)."""
-        return _float(-self.mass * np.asarray(self.log_tail))
+        return _checks.like(-self.mass * np.asarray(self.log_tail))
 
     def retarget(self, mass=None, *, mean=None, kl=None):
         """The same thresholds with another target, reusing the blocks' facts (no quadrature).
@@ -125,11 +126,11 @@ class TailReweighting:
         x = _checks.real(x, "x", finite=False)
         in_tail = np.log(self.mass) - self.log_tail
         in_body = np.log1p(-np.asarray(self.mass)) - tails.log1mexp(self.log_tail)
-        return _float(np.where(x > self.threshold, in_tail, in_body))
+        return _checks.like(np.where(x > self.threshold, in_tail, in_body))
 
     def logpdf(self, x):
         """Log-density of ``P_t``; ``x`` broadcasts against ``t``."""
-        return _float(np.asarray(self.q.logpdf(x)) + self.log_likelihood_ratio(x))
+        return _checks.like(np.asarray(self.q.logpdf(x)) + self.log_likelihood_ratio(x))
 
     def pdf(self, x):
         """Density of ``P_t``; ``x`` broadcasts against ``t``.
@@ -141,7 +142,7 @@ class TailReweighting:
         >>> print(round(p.pdf(2.0) / stats.expon.pdf(2.0), 12), round(0.5 / np.exp(-1.0), 12))
         1.35914091423 1.35914091423
         """
-        return _float(np.exp(self.logpdf(x)))
+        return _checks.like(np.exp(self.logpdf(x)))
 
 
 def upweight_tail(q, t, mass=None, *, mean=None, kl=None):
@@ -233,7 +234,7 @@ def _solve(q, kind, t, target, log_tail, body_mean, tail_mean):
         new_mass = _mass_for_kl(t, target, log_tail)
     return TailReweighting(
         q=q,
-        **{name: _float(np.reshape(value, shape)) for name, value in (
+        **{name: _checks.like(np.reshape(value, shape)) for name, value in (
             ("threshold", t), ("mass", new_mass), ("log_tail", log_tail),
             ("body_mean", body_mean), ("tail_mean", tail_mean))},
     )
@@ -420,12 +421,6 @@ def _refuse_full_tail(t, kl, full):
         )
 
 
-def _float(value):
-    """A float for a 0-d result, else the array."""
-    value = np.asarray(value, dtype=float)
-    return float(value) if value.ndim == 0 else value
-
-
 # ---------------------------------------------------------------------------------------
 # The corollary: the two blocks on the law of the proxy U = X + V.
 
@@ -470,7 +465,7 @@ class ProxyReweighting:
     @property
     def proxy(self):
         """``E_P[U] = E_P[X] + E_P[V]``."""
-        return _float(np.asarray(self.utility) + self.error)
+        return _checks.like(np.asarray(self.utility) + self.error)
 
 
 def upweight_proxy(proxy, t, mass):
@@ -526,10 +521,10 @@ def upweight_proxy(proxy, t, mass):
         a[inverse].reshape(t_b.shape) for a in (log_tail, log_body, v_tail, x_tail))
     gain = (mass_b - np.exp(log_tail)) / np.exp(log_body)
     return ProxyReweighting(
-        threshold=_float(t_b), mass=_float(mass_b), log_tail=_float(log_tail),
-        utility=_float(proxy.mean + gain * (v_tail - proxy.mean)),
-        error=_float(base_error + gain * (x_tail - base_error)),
-        kl=_float(np.maximum(bernoulli_kl(mass_b, log_tail), 0.0)),
+        threshold=_checks.like(t_b), mass=_checks.like(mass_b), log_tail=_checks.like(log_tail),
+        utility=_checks.like(proxy.mean + gain * (v_tail - proxy.mean)),
+        error=_checks.like(base_error + gain * (x_tail - base_error)),
+        kl=_checks.like(np.maximum(bernoulli_kl(mass_b, log_tail), 0.0)),
         base_utility=float(proxy.mean), base_error=float(base_error),
     )
 
@@ -607,9 +602,11 @@ def upweight_proxy_gaussian(error, t, mass, *, utility_mean, utility_sd=1.0):
         return (1 - mass_b) * (total - upper) / (1 - tail) + mass_b * upper / tail
 
     return ProxyReweighting(
-        threshold=_float(t_b), mass=_float(mass_b), log_tail=_float(np.log(tail)),
-        utility=_float(blocks(base_utility, v_tail)), error=_float(blocks(base_error, x_tail)),
-        kl=_float(np.maximum(bernoulli_kl(mass_b, np.log(tail)), 0.0)),
+        threshold=_checks.like(t_b), mass=_checks.like(mass_b),
+        log_tail=_checks.like(np.log(tail)),
+        utility=_checks.like(blocks(base_utility, v_tail)),
+        error=_checks.like(blocks(base_error, x_tail)),
+        kl=_checks.like(np.maximum(bernoulli_kl(mass_b, np.log(tail)), 0.0)),
         base_utility=float(base_utility), base_error=float(base_error),
     )
 

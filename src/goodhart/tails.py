@@ -47,7 +47,7 @@ def log1mexp(log_p):
         out = np.where(
             log_p > LOG_HALF, np.log(-np.expm1(np.minimum(log_p, 0.0))), np.log1p(-np.exp(log_p))
         )
-    return float(out) if out.ndim == 0 else out
+    return _checks.like(out)
 
 
 def log_sf(q, t):
