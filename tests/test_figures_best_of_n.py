@@ -1,6 +1,5 @@
 """The best-of-N chapter's figures, drawn on small inputs: panels, curves, scales, labels."""
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
@@ -11,11 +10,6 @@ from goodhart.plotting import best_of_n as figures
 
 N = np.array([1.0, 4.0, 16.0, 1e6, 1e12])
 
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def test_utility_given_draws_two_curves_and_one_level_a_label():

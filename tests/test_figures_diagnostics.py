@@ -1,7 +1,6 @@
 """The figures of the chapter on the tail diagnostics, drawn on small inputs."""
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -13,11 +12,6 @@ K = np.arange(3, 20)
 K_LINE = np.array([3.0, 6.0, 12.0, 19.0])
 NAMES = ["normal", "exponential", "Pareto"]
 
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def test_picture_draws_one_qq_curve_and_two_hill_series_a_law():

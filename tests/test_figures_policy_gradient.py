@@ -2,9 +2,7 @@
 
 from types import SimpleNamespace
 
-import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 from matplotlib.colors import to_hex
 
 from goodhart.plotting import COLORS
@@ -12,11 +10,6 @@ from goodhart.plotting import policy_gradient as figures
 
 KL = np.array([0.1, 1.0, 2.0, 5.0])
 
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def _optimum(kl, scale):

@@ -2,19 +2,11 @@
 
 from types import SimpleNamespace
 
-import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 from matplotlib.colors import to_hex
 
 from goodhart.plotting import COLORS
 from goodhart.plotting import remedies as figures
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def test_utility_against_kl_draws_the_frontier_the_base_and_three_remedies():

@@ -1,7 +1,6 @@
 """The figure of the chapter on real reward models, drawn on small inputs."""
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
@@ -15,11 +14,6 @@ RANDOM = RNG.normal(-2.6, 0.35, 300).astype(np.float32)
 LLAMA = RNG.normal(0.0, 1.5, 200)
 REWARDS = np.array([3.0, 2.2, 8.1, 4.0, 5.5])
 
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 def test_acg_rewards_draws_two_densities_the_read_runs_and_the_rest():

@@ -1,20 +1,9 @@
 """The figures of the chapter on heavy and light tails, drawn on small inputs."""
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from goodhart.plotting import tails  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+from goodhart.plotting import tails
 
 
 def test_tail_functions_puts_each_law_in_its_panel():

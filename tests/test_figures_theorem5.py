@@ -2,21 +2,10 @@
 
 from types import SimpleNamespace
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from goodhart.plotting import COLORS, theorem5  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+from goodhart.plotting import COLORS, theorem5
 
 
 def test_regions_draws_a_panel_a_law_with_the_edges():

@@ -2,21 +2,9 @@
 
 from types import SimpleNamespace
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from goodhart.plotting import COLORS, without_independence  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+from goodhart.plotting import COLORS, without_independence
 
 
 def test_counterexample_draws_both_limits_and_the_gap():
