@@ -221,6 +221,7 @@ REGISTER = {
     "goodhart.occupancy.tree_occupancy": {"tree": ENDS, "policy": ENDS_BASE},
     "goodhart.occupancy.tree_divergences": {"tree": ENDS, "policy": [[0.2, 0.5, 0.3]],
                                             "base": ENDS_BASE},
+    "goodhart.plotting.below": {"bound": "1e-12", "spec": ".2e"},
     "goodhart.plotting.figsize": {"ncols": 1, "nrows": 1, "aspect": 0.6, "width": 7.0},
     "goodhart.plotting.style": {"role": "utility"},
     "goodhart.plotting.table": {"rows": [["normal", 1.0, 0.12345]],

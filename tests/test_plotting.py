@@ -259,3 +259,16 @@ def test_any_table_renders_and_its_plain_text_is_short_and_stable(data, ncols, n
     assert len(markdown.splitlines()) == nrows + 5  # fence, blank, header, rule, rows, fence
     (tab,) = _doctree(markdown).findall(nodes.table)
     assert len(list(tab.findall(nodes.row))) == nrows + 1
+
+
+def test_below_writes_the_bound_for_rounding_noise_and_the_spec_otherwise():
+    show = plotting.below("1e-9", ".1e")
+    assert [show(v) for v in (0.0, 9.9e-10, -5e-10, 1e-9, 2.5e-3)] == [
+        "< 1e-9", "< 1e-9", "< 1e-9", "1.0e-09", "2.5e-03"]
+    cells = plotting.table([[1e-15], [0.5]], headers=["gap"], formats=[show]).cells
+    assert cells == (("< 1e-9",), ("5.0e-01",))
+    for bound in ("", "zero", "-1e-9", 1e-9):
+        with pytest.raises(ValueError, match="bound"):
+            plotting.below(bound, ".1e")
+    with pytest.raises(ValueError, match="spec"):
+        plotting.below("1e-9", "no spec")

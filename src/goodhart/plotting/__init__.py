@@ -392,6 +392,44 @@ class Table:
     __str__ = __repr__
 
 
+def below(bound, spec):
+    """A table format: ``"< bound"`` for a value smaller in size than ``bound``, else ``spec``.
+
+    For an error that is zero up to rounding, the book prints the bound, never the rounding
+    noise.
+
+    Parameters
+    ----------
+    bound : str
+        The bound as the reader should read it, for example ``"1e-12"``.
+    spec : str
+        The format spec of the other values, for example ``".2e"``.
+
+    Returns
+    -------
+    callable
+        ``value -> text``, for the ``formats`` of :func:`table`.
+
+    Examples
+    --------
+    >>> show = below("1e-12", ".2e")
+    >>> show(3e-15), show(-2e-16), show(0.00123)
+    ('< 1e-12', '< 1e-12', '1.23e-03')
+    """
+    try:
+        limit = float(bound) if isinstance(bound, str) else None
+    except ValueError:
+        limit = None
+    if limit is None or not limit > 0:
+        raise ValueError(f"bound must be a positive number written as text, got {bound!r}")
+    try:
+        format(1.0, spec)
+    except (TypeError, ValueError):
+        raise ValueError(f"spec must be a format spec such as '.2e', got {spec!r}") from None
+    text = f"< {bound}"
+    return lambda value: text if abs(value) < limit else format(value, spec)
+
+
 def table(rows, headers, formats=None, caption=None, name=None):
     """A table that a notebook cell displays as a real table in the book.
 
