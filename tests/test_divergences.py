@@ -1,4 +1,5 @@
-"""Tests of goodhart.divergences: the mixture KL against mpmath (50 digits) and direct sums."""
+"""Tests of goodhart.divergences: the Bernoulli and mixture KLs against mpmath (50 digits),
+direct sums."""
 
 import mpmath as mp
 import numpy as np
@@ -7,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from goodhart.divergences import alpha_for_kl, first_order_kl, mixture_kl
+from goodhart.divergences import alpha_for_kl, bernoulli_kl, first_order_kl, mixture_kl
 
 LOG_Q_PAPER = -1339.70
 
@@ -33,6 +34,31 @@ def test_matches_mpmath_on_a_grid(alpha, log_q):
 )
 def test_matches_mpmath_everywhere(alpha, log_q):
     assert mixture_kl(alpha, log_q) == pytest.approx(reference_kl(alpha, log_q), rel=1e-11)
+
+
+def reference_bernoulli_kl(mass, p):
+    """``D(Bern(mass) || Bern(p))``, ``p`` the double given, to 50 digits beyond ``log10 p``
+    (the lower term's log differs from 0 by about ``p``)."""
+    with mp.workdps(50 + 2 * int(-np.log10(p))):
+        m, p = mp.mpf(mass), mp.mpf(p)
+        upper = m * mp.log(m / p) if m > 0 else 0
+        lower = (1 - m) * mp.log((1 - m) / (1 - p)) if m < 1 else 0
+        return float(upper + lower)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    log_p=st.floats(-700.0, -1e-9),
+    relative=st.one_of(st.floats(-0.2, 0.2), st.floats(-1e-6, 1e-6), st.floats(-0.99, 3.0)),
+)
+def test_bernoulli_kl_near_and_far_from_p(log_p, relative):
+    """Where ``mass`` is close to ``p`` the two terms cancel to ``d^2 / (2 p (1 - p))``: the KL
+    must keep its relative accuracy there, and never go below 0 (it did, at -6e-19)."""
+    p = float(np.exp(log_p))
+    mass = min(p * (1 + relative), 1.0)
+    kl = bernoulli_kl(mass, np.log(p))
+    assert kl >= 0
+    assert kl == pytest.approx(reference_bernoulli_kl(mass, p), rel=1e-9, abs=1e-300)
 
 
 def test_equals_direct_sum_over_a_finite_space():

@@ -64,6 +64,22 @@ def test_bounded_objective_is_vectorized_and_tends_to_the_supremum():
     assert isinstance(one.objective, float) and one.objective == family.objective[1]
 
 
+@pytest.mark.parametrize("t", [3.0, 10.0])
+def test_bounded_objective_kl_at_large_beta_is_second_order(t):
+    """As beta grows the optimal tilt lam shrinks like 1 / beta: E[U] moves by lam A and the KL
+    is lam^2 A / 2, with A = Var(V) + Fbar (1 - Fbar) (tail mean - body mean)^2 the variance of
+    the sufficient statistic, so beta^2 KL -> sigmoid'(E[U])^2 A / 2 = A / 32 (E[U] = 0 here).
+    The KL was once rounding noise there (-6e-19 at beta = 1e10). Beyond beta ~ 1e12 the tail
+    mass, a double, no longer resolves its shift from Fbar (relative 1e-14), and the KL keeps
+    only a few digits."""
+    tail, body, upper = t3_blocks(t)
+    limit = (1 + tail * (1 - tail) * (upper - body) ** 2) / 32
+    beta = np.array([1e6, 1e10, 3e11])
+    kl = remedies.bounded_objective(utility=N, error=T3, beta=beta, t=t).kl
+    assert np.all(kl > 0)
+    np.testing.assert_allclose(beta**2 * kl, limit, rtol=1e-5)
+
+
 @pytest.mark.parametrize("sd_x, beta", [(1.0, 0.1), (3**0.5, 0.1), (2.0, 0.02)])
 def test_bounded_objective_optimum_normal_closed_form(sd_x, beta):
     """X ~ N(0, sd_x^2), V ~ N(0, 1): the optimum shifts U ~ N(0, s^2) by e with

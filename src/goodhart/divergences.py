@@ -49,7 +49,13 @@ def bernoulli_kl(mass, log_p):
     with np.errstate(divide="ignore", invalid="ignore"):
         upper = np.where(mass > 0, mass * (np.log(mass) - log_p), 0.0)
         lower = np.where(mass < 1, (1 - mass) * (np.log1p(-mass) - log1mexp(log_p)), 0.0)
-    out = upper + lower
+        # near mass = p the two terms cancel to (mass - p)^2 / (2 p (1 - p)): there the sum
+        # is p phi(d / p) + (1 - p) phi(-d / (1 - p)), d = mass - p, each term >= 0
+        p, not_p = np.exp(log_p), -np.expm1(log_p)
+        close = (np.abs(mass - p) <= 0.25 * np.minimum(p, not_p)) & (p > 0) & (not_p > 0)
+        d, p, not_p = (np.where(close, a, b) for a, b in ((mass - p, 0.0), (p, 1.0), (not_p, 1.0)))
+        near = p * _phi(d / p) + not_p * _phi(-d / not_p)
+    out = np.where(close, near, upper + lower)
     return _checks.like(out)
 
 
