@@ -132,6 +132,18 @@ def test_monte_carlo_refuses_bad_arguments(kwargs, message):
         sample_best_of_n(PROXIES["normal", "normal"], 4, rng=0, **kwargs)
 
 
+def test_monte_carlo_refuses_more_draws_than_it_can_make():
+    """n = 10^15 drawn in full would run for years (it hung the hostile-value walk); with top
+    it is sampled, unless the top does not settle a trial and the rest is too large to draw."""
+    proxy = PROXIES["normal", "t3"]
+    with pytest.raises(ValueError, match=r"n \* trials must be at most 1e\+08 draws"):
+        sample_best_of_n(proxy, [16, 10**15], trials=4, rng=0)
+    heavy = sample_best_of_n(proxy, 10**15, trials=4, rng=0, top=64)
+    assert np.isfinite(heavy.utility) and heavy.error > 1e3  # the error wins, far out
+    with pytest.raises(ValueError, match="top = 1 does not settle"):
+        sample_best_of_n(PROXIES["normal", "normal"], 10**12, trials=20, rng=0, top=1)
+
+
 def test_monte_carlo_needs_a_proxy():
     with pytest.raises(ValueError, match="proxy must be a goodhart.Proxy"):
         sample_best_of_n(st.norm(), 4, 10)

@@ -99,7 +99,8 @@ def sample_best_of_n(proxy, n, trials, rng=None, top=None, chunk=2**22):
     ----------
     proxy : goodhart.proxy.Proxy
     n : int or array_like
-        Whole numbers ``>= 1``.
+        Whole numbers ``>= 1``. Drawn in full, ``sum(n) * trials`` is at most ``10^8`` draws
+        (pass ``top`` for a larger ``n``).
     trials : int
         At least 2, for a standard error.
     rng : None, int or numpy Generator
@@ -127,6 +128,9 @@ def sample_best_of_n(proxy, n, trials, rng=None, top=None, chunk=2**22):
     if top is not None:
         top = _checks.integer(top, "top", low=1)
     chunk = _checks.integer(chunk, "chunk", low=1)
+    plain = n if top is None else n[n <= top + 1]  # the n drawn in full
+    _checks.draws({"n": int(plain.sum()), "trials": trials},
+                  "draws in full (pass top to draw only the largest of a large n)")
     v_rng, x_rng, order_rng = _checks.streams(rng, 3)
     flat = n.reshape(-1).astype(np.int64)
     best_v = np.empty((len(flat), trials))
@@ -207,7 +211,13 @@ def _best_by_order_statistics(proxy, n, trials, rng, k):
     # the largest partner among the other n - k draws: F^(n-k) = W
     log_cdf_max = np.log(rng.uniform(size=trials)) / (n - k)
     largest = _quantile(other, _logit(log_cdf_max))
-    for i in np.nonzero(total[np.arange(trials), pick] <= ranked[:, k] + largest)[0]:
+    unsettled = np.nonzero(total[np.arange(trials), pick] <= ranked[:, k] + largest)[0]
+    if unsettled.size and n - k > _checks.MAX_DRAWS:
+        raise ValueError(
+            f"top = {k} does not settle the best of n = {n} draws in {unsettled.size} of "
+            f"{trials} trials, and the rest ({n - k:.3g} draws) is too many to draw: pass a larger top"
+        )
+    for i in unsettled:
         # the rest, from its exact conditional law: one draw at the (k+1)-th value, the others
         # below it; one partner at the largest value (at a random place), the others below it
         rest = np.empty(n - k)
