@@ -2,6 +2,8 @@
 Gaussian closed forms, scipy's adaptive quadrature, seeded Monte Carlo twins, and properties
 that hold for every independent pair; and the engine's methods against each other."""
 
+import warnings
+
 import mpmath as mp
 import numpy as np
 import pytest
@@ -174,6 +176,60 @@ def test_breakpoints_merged_next_to_the_mean_keep_the_sign():
         expected = float(mp.quad(lambda s: s * weight(s), points) / mp.quad(weight, points))
     value = Proxy(utility=stats.norm(0, 3), error=stats.lognorm(1)).conditional_mean(-3.0)
     assert value == pytest.approx(expected, rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("v", "x", "t"),
+    [(stats.norm(0, 2), stats.norm(), 1e8), (stats.norm(0, 2), stats.norm(), 1e10),
+     (stats.t(10), stats.norm(), 1e19)],
+)
+def test_beyond_the_reach_of_double_precision_a_clean_refusal(v, x, t):
+    """|log f| ~ 1e15 and more, where the log integrand's rounding exceeds 1 in the exponent,
+    or a peak narrower than the spacing of doubles at t (1e19 has ulp 2048): the engine once
+    raised 'underflows even in log space' (false: log P = -1e19 is a double) after numpy's
+    warnings; now one ValueError that names t and says why, and no warning."""
+    proxy = Proxy(utility=v, error=x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in (proxy.logsf, proxy.conditional_mean):
+            with pytest.raises(ValueError, match=r"t: too far out: the (log densities|integrand)"):
+                method(t)
+
+
+@pytest.mark.parametrize(
+    ("x", "t"), [(stats.lognorm(np.log(2), loc=-1), -1e10), (stats.levy(), -1e43)])
+def test_far_below_a_bounded_error_the_threshold_is_passed_for_sure(x, t):
+    """P(U < t) is below exp(-1e13) (or the smallest double in log space): log P(U >= t) is
+    -0, E[V | U >= t] = E[V]; log P(U < t) itself is beyond reach and refused by name. (The
+    refusal of the complement once spoiled log P(U >= t) too.)"""
+    proxy = Proxy(utility=stats.norm(), error=x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert proxy.logsf(t) == 0.0
+        assert abs(proxy.conditional_mean(t)) < 1e-12
+        with pytest.raises(ValueError, match="t: too far out"):
+            proxy.logcdf(t)
+
+
+def test_thresholds_beyond_1e150_are_refused_by_name():
+    """Beyond, scipy's log densities square their argument into inf: at t = -1e163 a normal
+    utility with a lognormal error gave P(U >= t) = 0.25 and E[V | U >= t] = 1.26."""
+    proxy = Proxy(utility=stats.norm(), error=stats.lognorm(np.log(2), loc=-1))
+    for method in (proxy.logsf, proxy.conditional_mean, proxy.utility_given):
+        with pytest.raises(ValueError, match=r"(t|u) must lie in \[-1e\+150, 1e\+150\]"):
+            method(-1e163)
+
+
+def test_normal_pair_is_exact_up_to_the_reach():
+    """Below the reach (|log| <= 1e13) the normal pair keeps its digits: U ~ N(0, 5)."""
+    proxy = Proxy(utility=stats.norm(0, 2), error=stats.norm())
+    for t in (1e3, 1e5, 3e6):
+        with mp.workdps(40):
+            z = mp.mpf(t) / mp.sqrt(5)
+            log_sf = float(mp.log(mp.ncdf(-z)))
+            mean = float(0.8 * mp.sqrt(5) * mp.npdf(z) / mp.ncdf(-z))
+        assert proxy.logsf(t) == pytest.approx(log_sf, rel=1e-14)
+        assert proxy.conditional_mean(t) == pytest.approx(mean, rel=1e-10)
 
 
 def test_far_below_the_bulk_conditioning_does_nothing():

@@ -75,7 +75,10 @@ _STEEP = 20.0
 _RTOL = 1e-13
 _SHARE = 1e-4
 _TINY = float(np.finfo(float).tiny)
-_DENSITY_REACH = 1e150  # the largest |u| of utility_given: scipy's log densities overflow beyond
+# the largest |log integrand| the engine integrates: beyond it the integrand's rounding,
+# eps |log| > 2e-3, defeats the rules (a normal pair fails from |log| ~ 3e13)
+_LOG_REACH = 1e13
+_REACH = 1e150  # the largest |t| or |u| the engine takes: scipy's log densities overflow beyond
 # best-of-n's inner integrals, whose results are good to about 1e-7: a looser tolerance
 _BEST_RTOL, _BEST_SHARE = 1e-9, 1e-1
 _MAX_ROUNDS = 40
@@ -227,7 +230,9 @@ class Proxy:
             out = np.asarray(self._integrals(t, (kernel,))[kernel], dtype=float).reshape(-1)
             large = out > tails.LOG_HALF
             if large.any():
-                other = self._integrals(t.reshape(-1)[large], (complement,))[complement]
+                # a complement beyond the engine's reach is below exp(-1e13): log P = -0
+                other = self._integrals(t.reshape(-1)[large], (complement,), vanish=True)
+                other = other[complement]
                 out[large] = tails.log1mexp(np.minimum(other, 0.0))
         return _checks.like(out, t)
 
@@ -335,6 +340,17 @@ class Proxy:
         _checks.finite_mean(self.error, "error")
         return Proxy(utility=self.error, error=self.utility).conditional_mean(t)
 
+    def _means_below(self, t):
+        """``E[V | U < t]`` and ``E[X | U < t]`` by the CDF kernel's integrals, directly: for a
+        ``t`` far below the median, where ``P(U < t)`` is tiny and ``E[V | U >= t]`` carries no
+        information about them."""
+        t = self._thresholds(t, "t")
+        swapped = Proxy(utility=self.error, error=self.utility)
+        with _checks.named("t"):
+            v = self.mean + self._integrals(t, ("cdf",), moments=("cdf",))["cdf_moment"]
+            x = swapped.mean + swapped._integrals(t, ("cdf",), moments=("cdf",))["cdf_moment"]
+        return _checks.like(v, t), _checks.like(x, t)
+
     def conditional_mean_monte_carlo(self, t, size=10**6, rng=None):
         """Monte Carlo twin of :meth:`conditional_mean`: the estimate and its standard error.
 
@@ -378,11 +394,6 @@ class Proxy:
         -16.0
         """
         u = self._thresholds(u, "u")
-        if np.any(np.abs(u) > _DENSITY_REACH):
-            # scipy's log densities square their argument: beyond about 1.3e154 they are -inf
-            # where the density is positive, and the integral E[V | U = u] comes out wrong
-            raise ValueError(f"u must lie in [-{_DENSITY_REACH:g}, {_DENSITY_REACH:g}]: beyond, "
-                             "scipy's log densities overflow")
         with _checks.named("u"):
             values = self._integrals(u, ("density",), moments=("density",))
         return _checks.like(self.mean + values["density_moment"], u)
@@ -565,13 +576,21 @@ class Proxy:
             )
         if np.any(t <= self._lower_end) and name == "u":
             raise ValueError(f"u must lie above {self._lower_end:g}, the lower end of U's support")
+        if np.any(np.abs(t) > _REACH):
+            # scipy's log densities square their argument: beyond about 1.3e154 they are -inf
+            # where the density is positive, and the integrals come out wrong
+            raise ValueError(f"{name} must lie in [-{_REACH:g}, {_REACH:g}]: beyond, scipy's "
+                             "log densities overflow")
         return t
 
-    def _integrals(self, t, kernels, moments=(), rtol=_RTOL, share=_SHARE):
+    def _integrals(self, t, kernels, moments=(), rtol=_RTOL, share=_SHARE, vanish=False):
         """The convolution integrals for each threshold in ``t`` (any shape, flattened).
 
         Returns a dict: each of ``kernels`` ("tail", "density") maps to ``log I_K(t)``; each of
         ``moments`` (a subset of ``kernels``) to ``J_K(t) / I_K(t)`` under ``K + "_moment"``.
+        A threshold too far out (its log integrand below the smallest double, or beyond
+        ``_LOG_REACH``) raises, or with ``vanish`` (no moments) gets ``log I = -inf``: the
+        integral is below ``exp(-1e13)``, where only its being negligible matters.
         """
         (v, x), mu = self._laws, self.mean
         t = np.asarray(t, dtype=float).reshape(-1)
@@ -579,14 +598,36 @@ class Proxy:
         hi = np.full_like(t, v.support()[1])
         edges, values, log_peak = _breakpoints(v, x, t, mu, lo, hi, kernels)
         pieces = _Pieces.between(edges, values, log_peak, t, v, x, mu)
+        scale = pieces.log_scale_of_rows
+        far = ~np.all(np.isfinite(scale), axis=0) | (np.max(np.abs(scale), axis=0) > _LOG_REACH)
+        if vanish and far.any():
+            out = {k: np.full(t.size, -np.inf) for k in kernels}
+            if not far.all():
+                near = self._integrals(t[~far], kernels, rtol=rtol, share=share)
+                for k in kernels:
+                    out[k][~far] = near[k]
+            return out
         if not np.all(np.isfinite(pieces.log_scale_of_rows)):
             raise ValueError(
                 "too far out: the law of U underflows there even in log space (below the "
                 "smallest double)"
             )
+        reach = np.max(np.abs(pieces.log_scale_of_rows), initial=0.0)
+        if reach > _LOG_REACH:
+            raise ValueError(
+                f"too far out: the log densities there are about -{reach:.2g}, whose rounding "
+                f"(eps times that) no quadrature in double precision resolves (the engine "
+                f"works to |log| <= {_LOG_REACH:.0e})"
+            )
         totals = {k: np.zeros((1 + (k in moments), t.size)) for k in kernels}
         for round_ in range(_MAX_ROUNDS):
-            sums, errors = pieces.integrate(t, v, x, mu, kernels, moments)
+            with np.errstate(invalid="ignore", over="ignore"):
+                sums, errors = pieces.integrate(t, v, x, mu, kernels, moments)
+            if not all(np.isfinite(sums[k]).all() for k in kernels):
+                raise ValueError(
+                    "too far out: the integrand's peak there is narrower than the spacing of "
+                    "doubles at that threshold, and the engine cannot place its nodes on it"
+                )
             last = round_ == _MAX_ROUNDS - 1 or 2 * pieces.row.size > _MAX_PIECES * t.size
             # each row's total so far, to judge which pieces are negligible
             done = np.ones(pieces.row.size, dtype=bool)

@@ -510,21 +510,24 @@ def upweight_proxy(proxy, t, mass):
     t_b, mass_b = np.broadcast_arrays(t, mass)
     values, inverse = np.unique(t_b, return_inverse=True)
     log_tail = np.asarray(proxy.logsf(values), dtype=float)  # refuses t at U's upper end
-    # log Q(U < t): from the lower tail where that is the small side, so 1 - Fbar keeps digits
-    log_body = np.asarray(tails.log1mexp(np.minimum(log_tail, 0.0)), dtype=float)
-    low = log_tail > tails.LOG_HALF
-    if np.any(low):
-        log_body[low] = proxy.logcdf(values[low])
     v_tail = np.asarray(proxy.conditional_mean(values), dtype=float)
     x_tail = np.asarray(proxy.conditional_error(values), dtype=float)
-    log_tail, log_body, v_tail, x_tail = (
-        a[inverse].reshape(t_b.shape) for a in (log_tail, log_body, v_tail, x_tail))
-    gain = (mass_b - np.exp(log_tail)) / np.exp(log_body)
+    # each block's means: the body's from the totals where it is the larger side, directly
+    # where it is the small one (the totals would leave it to rounding, magnified by 1 / Q)
+    tail_share = np.exp(log_tail)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v_body = (proxy.mean - tail_share * v_tail) / -np.expm1(log_tail)
+        x_body = (base_error - tail_share * x_tail) / -np.expm1(log_tail)
+    low = log_tail > tails.LOG_HALF
+    if np.any(low):
+        v_body[low], x_body[low] = proxy._means_below(values[low])
+    log_tail, v_tail, x_tail, v_body, x_body = (
+        a[inverse].reshape(t_b.shape) for a in (log_tail, v_tail, x_tail, v_body, x_body))
     return ProxyReweighting(
         threshold=_checks.like(t_b), mass=_checks.like(mass_b), log_tail=_checks.like(log_tail),
-        utility=_checks.like(proxy.mean + gain * (v_tail - proxy.mean)),
-        error=_checks.like(base_error + gain * (x_tail - base_error)),
-        kl=_checks.like(np.maximum(bernoulli_kl(mass_b, log_tail), 0.0)),
+        utility=_checks.like(mass_b * v_tail + (1 - mass_b) * v_body),
+        error=_checks.like(mass_b * x_tail + (1 - mass_b) * x_body),
+        kl=_checks.like(bernoulli_kl(mass_b, log_tail)),
         base_utility=float(proxy.mean), base_error=float(base_error),
     )
 

@@ -132,8 +132,8 @@ def _log_tail_by_density(q, t, sign):
     if not np.isfinite(log_f):
         side = ">" if sign > 0 else "<="
         raise ValueError(
-            f"log P(X {side} {t:g}) cannot be computed for {q.dist.name}: scipy's log tail and "
-            "log density both underflow there"
+            f"log P(X {side} {t:g}) cannot be computed for the {q.dist.name} law: "
+            "scipy's log tail and log density both underflow there"
         )
     scale = _density_scale(q, t, sign)
     if scale < 1e-8 * abs(t):
@@ -147,7 +147,7 @@ def _log_tail_by_density(q, t, sign):
         if not (np.isfinite(rate) and rate > 0):
             raise ValueError(
                 f"log P(X {'>' if sign > 0 else '<='} {t:g}) cannot be computed for "
-                f"{q.dist.name}: its log density does not fall outwards there"
+                f"the {q.dist.name} law: its log density does not fall outwards there"
             )
         return log_f - np.log(rate)
     value, _ = integrate.quad(  # rounding of the integrand: about eps |log f(t)|
@@ -272,7 +272,8 @@ def _mean_excess(q, t, sign):
     that scale is below ``1e-8 |t|`` (a light tail far out: the normal at ``t = 10^155``) the
     excess is that scale itself to first order, and ``t`` plus it is exact to rounding.
     """
-    log_f = float(q.logpdf(t))
+    with np.errstate(over="ignore"):
+        log_f = float(q.logpdf(t))
     log_tail = log_sf(q, t) if sign > 0 else log_cdf(q, t)
     scale = np.exp(log_tail - log_f) if np.isfinite(log_f) else np.nan
     if not (np.isfinite(scale) and scale > 0):
