@@ -215,7 +215,8 @@ def _best_by_order_statistics(proxy, n, trials, rng, k):
     if unsettled.size and n - k > _checks.MAX_DRAWS:
         raise ValueError(
             f"top = {k} does not settle the best of n = {n} draws in {unsettled.size} of "
-            f"{trials} trials, and the rest ({n - k:.3g} draws) is too many to draw: pass a larger top"
+            f"{trials} trials, and the rest ({n - k:.3g} draws) is too many to draw: "
+            "pass a larger top"
         )
     for i in unsettled:
         # the rest, from its exact conditional law: one draw at the (k+1)-th value, the others
