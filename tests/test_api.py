@@ -518,11 +518,22 @@ NUMERIC = [
 ]
 
 
+# Magnitudes a derandomized run may never draw: hypothesis's random examples found a hang
+# (10^15 draws), a wrong number (-6.5e78 at t = -1e30) and numpy warnings at 1e10 - 1e30.
+FAR = [sign * 10.0**k for k in (10, 15, 30, 100, 160, 300) for sign in (1, -1)]
+
+
 @pytest.mark.parametrize(("name", "argument"), NUMERIC)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=st.floats(allow_nan=False, allow_infinity=False, width=64))
 def test_any_real_number_gives_a_named_value_error_or_a_clean_result(name, argument, value):
     assert_named_error_or_clean(name, argument, value)
+
+
+@pytest.mark.parametrize(("name", "argument"), NUMERIC)
+def test_far_magnitudes_give_a_named_value_error_or_a_clean_result(name, argument):
+    for value in FAR:
+        assert_named_error_or_clean(name, argument, value)
 
 
 def test_the_version_is_the_same_in_the_package_its_metadata_and_the_citation():
