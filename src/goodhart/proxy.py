@@ -599,25 +599,27 @@ class Proxy:
         edges, values, log_peak = _breakpoints(v, x, t, mu, lo, hi, kernels)
         pieces = _Pieces.between(edges, values, log_peak, t, v, x, mu)
         scale = pieces.log_scale_of_rows
-        far = ~np.all(np.isfinite(scale), axis=0) | (np.max(np.abs(scale), axis=0) > _LOG_REACH)
-        if vanish and far.any():
-            out = {k: np.full(t.size, -np.inf) for k in kernels}
-            if not far.all():
-                near = self._integrals(t[~far], kernels, rtol=rtol, share=share)
-                for k in kernels:
-                    out[k][~far] = near[k]
-            return out
-        if not np.all(np.isfinite(pieces.log_scale_of_rows)):
+        underflow = ~np.all(np.isfinite(scale), axis=0)
+        beyond = np.max(np.abs(np.where(np.isfinite(scale), scale, 0.0)), axis=0) > _LOG_REACH
+        far = underflow | beyond
+        if far.any():
+            if vanish:
+                out = {k: np.full(t.size, -np.inf) for k in kernels}
+                if not far.all():
+                    near = self._integrals(t[~far], kernels, rtol=rtol, share=share)
+                    for k in kernels:
+                        out[k][~far] = near[k]
+                return out
+            if underflow.any():
+                raise ValueError(
+                    "too far out: the law of U underflows there even in log space (below the "
+                    "smallest double)"
+                )
             raise ValueError(
-                "too far out: the law of U underflows there even in log space (below the "
-                "smallest double)"
-            )
-        reach = np.max(np.abs(pieces.log_scale_of_rows), initial=0.0)
-        if reach > _LOG_REACH:
-            raise ValueError(
-                f"too far out: the log densities there are about -{reach:.2g}, whose rounding "
-                f"(eps times that) no quadrature in double precision resolves (the engine "
-                f"works to |log| <= {_LOG_REACH:.0e})"
+                f"too far out: the log densities there are about "
+                f"-{np.max(np.abs(scale[:, beyond])):.2g}, whose rounding (eps times that) no "
+                f"quadrature in double precision resolves (the engine works to |log| <= "
+                f"{_LOG_REACH:.0e})"
             )
         totals = {k: np.zeros((1 + (k in moments), t.size)) for k in kernels}
         for round_ in range(_MAX_ROUNDS):
