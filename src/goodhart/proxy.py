@@ -176,7 +176,8 @@ class Proxy:
     # -- the law of U -------------------------------------------------------------------
 
     def logsf(self, t):
-        """``log P(U >= t)``, accurate far into the tail (no underflow in log space).
+        """``log P(U >= t)``, accurate far into the tail (in log space, to ``|log P| ~ 1e13``;
+        beyond, and for ``|t| > 1e150``, a ValueError says why).
 
         Examples
         --------
