@@ -105,21 +105,23 @@ _LAGUERRE = [np.polynomial.laguerre.laggauss(n) for n in (40, 60)]
 def _skew_normal(shapes):
     (a,) = shapes
 
+    def log_density(z, b):
+        return np.log(2.0) - 0.5 * z * z - _LOG_SQRT_2PI + special.log_ndtr(b * z)
+
     def log_pdf(z):
-        return np.log(2.0) - 0.5 * z * z - _LOG_SQRT_2PI + special.log_ndtr(a * z)
+        return log_density(z, a)
 
     def light(y, b):
         """``log F(y)`` of skewnorm(b) left of ``F = 1e-3``: ``int_0^inf f(y - r) dr`` with
         ``r = w / h``, ``h`` the hazard ``-d/dy log f`` at ``y``, by Gauss-Laguerre in ``w``."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            log_f = np.log(2.0) - 0.5 * y * y - _LOG_SQRT_2PI + special.log_ndtr(b * y)
+            log_f = log_density(y, b)
             mills = np.exp(-0.5 * (b * y) ** 2 - _LOG_SQRT_2PI - special.log_ndtr(b * y))
             hazard = -y + b * mills
             sums = []
             for nodes, weights in _LAGUERRE:
                 s = y[:, None] - nodes / hazard[:, None]
-                shape = -0.5 * s * s + special.log_ndtr(b * s) + 0.5 * y[:, None] ** 2
-                shape = shape - special.log_ndtr(b * y)[:, None] + nodes
+                shape = log_density(s, b) - log_f[:, None] + nodes  # f(s) e^w / f(y)
                 sums.append(np.log(np.exp(shape) @ weights))
             out = log_f - np.log(hazard) + sums[1]
             good = np.abs(sums[1] - sums[0]) <= 1e-13 * np.maximum(1.0, np.abs(out))
