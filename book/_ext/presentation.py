@@ -14,6 +14,8 @@
   plain text (TeX source and all), shows the title with its formulas typeset.
 - The browser tab's title (``<title>``) shows a formula of a page title as plain text
   (``N up to 10¹²``), not its TeX source.
+- A glued number that Python's format wrote in e-notation (``{glue:text}`key:.2e```) reads as
+  a number in a sentence: ``8.3e-11`` becomes ``8.3 × 10⁻¹¹``, on the site and in the PDF.
 - In the PDF: a table keeps the column alignment of its Markdown (``|---:|`` right-aligns a
   column of numbers), other columns are ragged right; a chapter left empty (the References
   page, whose entries LaTeX gathers into the Bibliography at the end) is dropped.
@@ -70,6 +72,35 @@ class DocLinkTitles(SphinxPostTransform):
                 if title is not None:
                     inline.children = []
                     inline.extend(child.deepcopy() for child in title.children)
+
+
+#: A number in e-notation as Python's format writes it: mantissa, exponent's sign, exponent.
+E_NOTATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?)0*(\d+)(?![\w.])")
+
+
+def power_of_ten(text):
+    """``8.3e-11`` -> ``8.3 × 10⁻¹¹``, ``1e+12`` -> ``10¹²``; no-break spaces keep it on a line."""
+
+    def written(match):
+        mantissa, sign, exponent = match.groups()
+        power = (("-" if sign == "-" else "") + exponent).translate(SUPERSCRIPTS)
+        return f"10{power}" if mantissa == "1" else f"{mantissa}\u00a0×\u00a010{power}"
+
+    return E_NOTATION.sub(written, text)
+
+
+class GluedNumbers(SphinxPostTransform):
+    """Glued text (MyST-NB's ``pasted-text``) with its e-notation written as powers of ten."""
+
+    default_priority = 10  # after MyST-NB pastes the glue of other documents (5)
+
+    def run(self, **kwargs):
+        for inline in list(self.document.findall(nodes.inline)):
+            if "pasted-text" in inline.get("classes", []):
+                text = inline.astext()
+                written = power_of_ten(text)
+                if written != text:
+                    inline.children = [nodes.Text(written)]
 
 
 class LatexTables(SphinxPostTransform):
@@ -203,6 +234,7 @@ def setup(app):
     app.connect("html-page-context", mark_stacked_tables)
     app.connect("html-page-context", plain_title)
     app.add_post_transform(DocLinkTitles)
+    app.add_post_transform(GluedNumbers)
     app.add_post_transform(LatexTables)
     app.add_post_transform(DropEmptyLatexChapters)
     app.add_css_file("book.css")

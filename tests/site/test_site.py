@@ -7,7 +7,8 @@ Run after `jupyter-book build .` (make test does). Two kinds of checks:
   and every image alt text in words (not a file name); no page contains a project-internal
   name (``THEOREMS.md``, ``../shared``), and no text a reader sees outside formulas and code
   cells contains a raw equation label (``eq-...``) or unrendered TeX (``$...$``, ``\\frac``,
-  ``\\mathbb``, ``10^{12}``); the PDF download button is there exactly when the PDF is.
+  ``\\mathbb``, ``10^{12}``); no glued number in a sentence is in e-notation; the PDF
+  download button is there exactly when the PDF is.
 - Browser checks, in headless Chromium (Debian's ``chromium`` and ``chromium-driver``; skipped,
   and said so, without them), on every page at 1280 px and at 390 px (a phone): MathJax
   typeset every formula without error, every image loaded, no console error, no ``??`` of an
@@ -181,6 +182,18 @@ def test_prose_has_no_raw_labels_or_tex(page):
     problems = text_problems(prose_text(soup(page).body))
     problems += [f"in the title: {p}" for p in text_problems(soup(page).title.get_text())]
     assert not problems, f"{page}: {sorted(set(problems))[:10]}"
+
+
+#: A number in e-notation (``8.3e-11``), which reads as code in a sentence.
+E_NOTATION = re.compile(r"\d(?:\.\d+)?e[+-]?\d")
+
+
+@pytest.mark.parametrize("page", book_pages())
+def test_glued_numbers_in_sentences_are_written_as_powers_of_ten(page):
+    """book/_ext/presentation.py writes ``{glue:text}`k:.2e``` as ``8.3 × 10⁻¹¹``."""
+    glued = [span.get_text() for span in article(page).select("span.pasted-text")]
+    found = [text for text in glued if E_NOTATION.search(text)]
+    assert not found, f"{page}: glued numbers in e-notation: {found[:5]}"
 
 
 def test_api_page_documents_every_module():
