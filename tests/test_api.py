@@ -119,6 +119,8 @@ REGISTER = {
     proxy("isf"): {"q": 1e-3},
     proxy("conditional_mean"): {"t": 3.0},
     proxy("conditional_error"): {"t": 3.0},
+    proxy("conditional_mean_below"): {"t": 3.0},
+    proxy("conditional_error_below"): {"t": 3.0},
     proxy("conditional_mean_monte_carlo"): {"t": 1.0, "size": 20_000, "rng": 1},
     proxy("utility_given"): {"u": 3.0},
     proxy("best_of_n"): {"n": 16},

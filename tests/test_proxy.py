@@ -91,6 +91,40 @@ def test_normal_error_matches_regression_identity(mu_v, s_v, mu_x, s_x, k):
     assert log_p == pytest.approx(expected_log_p, rel=1e-10, abs=1e-13)
 
 
+@pytest.mark.parametrize("k", [-40.0, -8.0, 0.0, 3.0])
+def test_below_a_threshold_normal_pair_matches_the_mills_ratio(k):
+    """E[V | U < t] = -s_V^2 / s_U phi(z) / Phi(z) and E[X | U < t] likewise, z = t / s_U:
+    far below the median, where E[V] and E[V | U >= t] leave it to rounding."""
+    s_v, s_x = 2.0, 0.5
+    with mp.workdps(40):
+        s_u = mp.sqrt(s_v**2 + s_x**2)
+        mills = mp.npdf(k) / mp.ncdf(k)
+        expected_v, expected_x = (float(-s**2 / s_u * mills) for s in (s_v, s_x))
+        t = float(k * s_u)
+    proxy = Proxy(utility=stats.norm(0, s_v), error=stats.norm(0, s_x))
+    assert proxy.conditional_mean_below(t) == pytest.approx(expected_v, rel=1e-9)
+    assert proxy.conditional_error_below(t) == pytest.approx(expected_x, rel=1e-9)
+
+
+def test_above_and_below_a_threshold_average_to_the_mean():
+    """P(U < t) E[V | U < t] + P(U >= t) E[V | U >= t] = E[V]: the CDF kernel against the tail
+    kernel, for a heavy error and a skewed utility."""
+    proxy = Proxy(utility=stats.gamma(2.0, loc=-1.0), error=stats.t(3))
+    t = np.array([-2.0, 0.5, 6.0])
+    total = (proxy.sf(t) * proxy.conditional_mean(t)
+             + np.exp(proxy.logcdf(t)) * proxy.conditional_mean_below(t))
+    assert total == pytest.approx(np.full(3, proxy.mean), abs=1e-10)
+    errors = (proxy.sf(t) * proxy.conditional_error(t)
+              + np.exp(proxy.logcdf(t)) * proxy.conditional_error_below(t))
+    assert errors == pytest.approx(np.zeros(3), abs=1e-10)
+
+
+def test_below_the_lower_end_of_the_proxy_is_refused_by_name():
+    proxy = Proxy(utility=stats.expon(), error=stats.uniform())
+    with pytest.raises(ValueError, match="lower end of U's support"):
+        proxy.conditional_mean_below(0.0)
+
+
 @pytest.mark.parametrize(
     "v, x",
     [

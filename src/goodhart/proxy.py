@@ -2,9 +2,10 @@
 
 ``Proxy(utility=v, error=x)`` answers everything the book asks of ``U``, vectorized:
 ``logsf(t) = log P(U >= t)``, ``logpdf(u)``, ``isf(q)``, ``conditional_mean(t) = E[V | U >= t]``,
-``utility_given(u) = E[V | U = u]``, ``best_of_n(n)``, ``penalized_optimum(beta)`` and
-``sample(size, rng)``. All of it rests on four convolution integrals, with the kernel ``K`` the
-error's tail ``Fbar_X`` or its density ``f_X``::
+``conditional_mean_below(t) = E[V | U < t]``, ``utility_given(u) = E[V | U = u]``,
+``best_of_n(n)``, ``penalized_optimum(beta)`` and ``sample(size, rng)``. All of it rests on
+four convolution integrals, with the kernel ``K`` the error's tail ``Fbar_X`` or its density
+``f_X``::
 
     I_K(t) = int f_V(s) K(t - s) ds,    J_K(t) = int (s - mu) f_V(s) K(t - s) ds,
 
@@ -341,16 +342,35 @@ class Proxy:
         _checks.finite_mean(self.error, "error")
         return Proxy(utility=self.error, error=self.utility).conditional_mean(t)
 
-    def _means_below(self, t):
-        """``E[V | U < t]`` and ``E[X | U < t]`` by the CDF kernel's integrals, directly: for a
-        ``t`` far below the median, where ``P(U < t)`` is tiny and ``E[V | U >= t]`` carries no
-        information about them."""
+    def conditional_mean_below(self, t):
+        """``E[V | U < t]``: the utility of draws whose proxy falls short of ``t``.
+
+        Computed directly (the CDF kernel's integrals), not from ``E[V]`` and
+        ``E[V | U >= t]``: far below the median ``P(U < t)`` is tiny and those leave it to
+        rounding.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> p = Proxy(utility=stats.norm(), error=stats.norm())
+        >>> round(p.conditional_mean_below(0.0), 12)  # -E[U | U >= 0] / 2 = -1 / sqrt(pi)
+        -0.564189583548
+        """
         t = self._thresholds(t, "t")
-        swapped = Proxy(utility=self.error, error=self.utility)
+        if np.any(t <= self._lower_end):
+            raise ValueError(
+                f"t must lie above {self._lower_end:g}, the lower end of U's support: "
+                "P(U < t) = 0 there"
+            )
         with _checks.named("t"):
-            v = self.mean + self._integrals(t, ("cdf",), moments=("cdf",))["cdf_moment"]
-            x = swapped.mean + swapped._integrals(t, ("cdf",), moments=("cdf",))["cdf_moment"]
-        return _checks.like(v, t), _checks.like(x, t)
+            values = self._integrals(t, ("cdf",), moments=("cdf",))
+        return _checks.like(self.mean + values["cdf_moment"], t)
+
+    def conditional_error_below(self, t):
+        """``E[X | U < t]``: the error of draws whose proxy falls short of ``t`` (``E[X]``
+        finite). The same engine with the roles of the two laws exchanged."""
+        _checks.finite_mean(self.error, "error")
+        return Proxy(utility=self.error, error=self.utility).conditional_mean_below(t)
 
     def conditional_mean_monte_carlo(self, t, size=10**6, rng=None):
         """Monte Carlo twin of :meth:`conditional_mean`: the estimate and its standard error.

@@ -520,7 +520,8 @@ def upweight_proxy(proxy, t, mass):
         x_body = (base_error - tail_share * x_tail) / -np.expm1(log_tail)
     low = log_tail > tails.LOG_HALF
     if np.any(low):
-        v_body[low], x_body[low] = proxy._means_below(values[low])
+        v_body[low] = proxy.conditional_mean_below(values[low])
+        x_body[low] = proxy.conditional_error_below(values[low])
     log_tail, v_tail, x_tail, v_body, x_body = (
         a[inverse].reshape(t_b.shape) for a in (log_tail, v_tail, x_tail, v_body, x_body))
     return ProxyReweighting(
