@@ -8,7 +8,7 @@ Run after `jupyter-book build .` (make test does). Two kinds of checks:
   name (``THEOREMS.md``, ``../shared``), and no text a reader sees outside formulas and code
   cells contains a raw equation label (``eq-...``) or unrendered TeX (``$...$``, ``\\frac``,
   ``\\mathbb``, ``10^{12}``); no glued number in a sentence is in e-notation; the PDF
-  download button is there exactly when the PDF is.
+  download button is there exactly when the PDF is, and the PDF (if built) lacks no character.
 - Browser checks, in headless Chromium (Debian's ``chromium`` and ``chromium-driver``; skipped,
   and said so, without them), on every page at 1280 px and at 390 px (a phone): MathJax
   typeset every formula without error, every image loaded, no console error, no ``??`` of an
@@ -214,6 +214,15 @@ def test_pdf_download_button_is_there_exactly_when_the_pdf_is():
         assert linked == book_pages(), "a page without the PDF download button"
     else:
         assert not linked, f"pages link to {PDF_NAME}, which was not built: {linked[:3]}"
+
+
+@pytest.mark.skipif(not (ROOT / "_build" / "latex" / "book.log").exists(),
+                    reason="no PDF built (make pdf): its log SKIPPED")
+def test_pdf_prints_every_character():
+    """XeLaTeX drops a character its font lacks, with only a line in its log to say so."""
+    log = (ROOT / "_build" / "latex" / "book.log").read_text(encoding="utf-8", errors="replace")
+    missing = sorted(set(re.findall(r"Missing character: There is no (\S+)", log)))
+    assert not missing, f"characters missing from the PDF: {missing}"
 
 
 # --- the browser -----------------------------------------------------------------------------
