@@ -249,13 +249,18 @@ def test_budget_optimum_is_the_constrained_maximum(budget):
     reward = random_reward(tree, rng)
     q = trees.sequence_probabilities(tree, base)
 
-    def kl(p):
-        return float(np.sum(p * np.log(np.maximum(p, 1e-300) / q)))
+    def log_ratio(p):
+        return np.log(np.maximum(p, 1e-300) / q)
 
+    # exact gradients: with finite differences the line search can stall at the optimum
+    # ("positive directional derivative") on some CPUs
     solved = optimize.minimize(
-        lambda p: -p @ reward, q, method="SLSQP", bounds=[(0, 1)] * q.size,
-        constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1},
-                     {"type": "ineq", "fun": lambda p: budget - kl(p)}],
+        lambda p: -p @ reward, q, jac=lambda p: -reward, method="SLSQP",
+        bounds=[(0, 1)] * q.size,
+        constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1,
+                      "jac": lambda p: np.ones_like(p)},
+                     {"type": "ineq", "fun": lambda p: budget - p @ log_ratio(p),
+                      "jac": lambda p: -(log_ratio(p) + 1)}],
         options={"ftol": 1e-14, "maxiter": 500})
     assert solved.success
     best = rl.budget_optimum(tree, base, reward, budget, monitors={"r": reward})
