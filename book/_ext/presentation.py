@@ -16,6 +16,8 @@
   (``N up to 10¹²``), not its TeX source.
 - A glued number that Python's format wrote in e-notation (``{glue:text}`key:.2e```) reads as
   a number in a sentence: ``8.3e-11`` becomes ``8.3 × 10⁻¹¹``, on the site and in the PDF.
+- A formula and the punctuation after it stay on one line: on a phone, ``$h = 4$,`` never
+  leaves its comma at the start of the next line.
 - In the PDF: a table keeps the column alignment of its Markdown (``|---:|`` right-aligns a
   column of numbers), other columns are ragged right; a chapter left empty (the References
   page, whose entries LaTeX gathers into the Bibliography at the end) is dropped.
@@ -101,6 +103,39 @@ class GluedNumbers(SphinxPostTransform):
                 written = power_of_ten(text)
                 if written != text:
                     inline.children = [nodes.Text(written)]
+
+
+#: Punctuation that must not start a line after the formula it follows.
+TRAILING = re.compile(r"[,.;:!?)\]\u2019\u201d]+")
+
+
+class FormulaPunctuation(SphinxPostTransform):
+    """Each inline formula and the punctuation right after it in one ``span.nowrap``.
+
+    The site sets inline formulas as inline blocks (so that a wide one scrolls in its own
+    box), and a browser may break a line between an inline block and a comma after it.
+    """
+
+    builders = ("html", "dirhtml", "singlehtml")
+    default_priority = 400
+
+    def run(self, **kwargs):
+        for math in list(self.document.findall(nodes.math)):
+            parent = math.parent
+            following = math.next_node(descend=False, siblings=True)
+            if parent is None or not isinstance(following, nodes.Text):
+                continue
+            mark = TRAILING.match(following.astext())
+            if mark is None:
+                continue
+            group = nodes.inline(classes=["nowrap"])
+            parent.replace(math, group)
+            group += [math, nodes.Text(mark.group())]
+            rest = following.astext()[mark.end():]
+            if rest:
+                parent.replace(following, nodes.Text(rest))
+            else:
+                parent.remove(following)
 
 
 class LatexTables(SphinxPostTransform):
@@ -235,6 +270,7 @@ def setup(app):
     app.connect("html-page-context", plain_title)
     app.add_post_transform(DocLinkTitles)
     app.add_post_transform(GluedNumbers)
+    app.add_post_transform(FormulaPunctuation)
     app.add_post_transform(LatexTables)
     app.add_post_transform(DropEmptyLatexChapters)
     app.add_css_file("book.css")

@@ -196,6 +196,18 @@ def test_glued_numbers_in_sentences_are_written_as_powers_of_ten(page):
     assert not found, f"{page}: glued numbers in e-notation: {found[:5]}"
 
 
+@pytest.mark.parametrize("page", book_pages())
+def test_no_line_starts_with_the_punctuation_after_a_formula(page):
+    """book/_ext/presentation.py binds a formula and the comma (or stop) after it together."""
+    loose = []
+    for math in article(page).select("span.math"):
+        following = math.next_sibling
+        if isinstance(following, str) and re.match(r"[,.;:]", following) and not (
+                math.parent.name == "span" and "nowrap" in math.parent.get("class", [])):
+            loose.append(math.get_text()[:40] + following[:2])
+    assert not loose, f"{page}: formulas whose punctuation can start a line: {loose[:5]}"
+
+
 def test_api_page_documents_every_module():
     """book/_ext/api_reference.py finds the modules at build time: none is left out."""
     modules = sorted(p.stem for p in (ROOT / "src" / "goodhart").glob("*.py")
