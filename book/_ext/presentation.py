@@ -16,8 +16,8 @@
   (``N up to 10¹²``), not its TeX source.
 - A glued number that Python's format wrote in e-notation (``{glue:text}`key:.2e```) reads as
   a number in a sentence: ``8.3e-11`` becomes ``8.3 × 10⁻¹¹``, on the site and in the PDF.
-- A formula and the punctuation after it stay on one line: on a phone, ``$h = 4$,`` never
-  leaves its comma at the start of the next line.
+- A formula and the punctuation around it stay on one line: on a phone, ``$h = 4$,`` never
+  leaves its comma at the start of the next line, nor ``("$x$`` its quote at the end of one.
 - In the PDF: a table keeps the column alignment of its Markdown (``|---:|`` right-aligns a
   column of numbers), other columns are ragged right; a chapter left empty (the References
   page, whose entries LaTeX gathers into the Bibliography at the end) is dropped.
@@ -105,15 +105,18 @@ class GluedNumbers(SphinxPostTransform):
                     inline.children = [nodes.Text(written)]
 
 
-#: Punctuation that must not start a line after the formula it follows.
+#: Punctuation that must not start a line after the formula it follows, or end a line before
+#: the formula it opens.
 TRAILING = re.compile(r"[,.;:!?)\]\u2019\u201d]+")
+OPENING = re.compile(r"[(\[\u2018\u201c]+$")
 
 
 class FormulaPunctuation(SphinxPostTransform):
-    """Each inline formula and the punctuation right after it in one ``span.nowrap``.
+    """Each inline formula and the punctuation right around it in one ``span.nowrap``.
 
     The site sets inline formulas as inline blocks (so that a wide one scrolls in its own
-    box), and a browser may break a line between an inline block and a comma after it.
+    box), and a browser may break a line between an inline block and a comma after it, or
+    an opening quote or bracket before it.
     """
 
     builders = ("html", "dirhtml", "singlehtml")
@@ -122,20 +125,33 @@ class FormulaPunctuation(SphinxPostTransform):
     def run(self, **kwargs):
         for math in list(self.document.findall(nodes.math)):
             parent = math.parent
-            following = math.next_node(descend=False, siblings=True)
-            if parent is None or not isinstance(following, nodes.Text):
+            if parent is None:
                 continue
-            mark = TRAILING.match(following.astext())
-            if mark is None:
+            index = parent.index(math)
+            before = parent[index - 1] if index > 0 else None
+            after = parent[index + 1] if index + 1 < len(parent) else None
+            opening = (OPENING.search(before.astext())
+                       if isinstance(before, nodes.Text) else None)
+            closing = (TRAILING.match(after.astext())
+                       if isinstance(after, nodes.Text) else None)
+            if opening is None and closing is None:
                 continue
             group = nodes.inline(classes=["nowrap"])
             parent.replace(math, group)
-            group += [math, nodes.Text(mark.group())]
-            rest = following.astext()[mark.end():]
-            if rest:
-                parent.replace(following, nodes.Text(rest))
-            else:
-                parent.remove(following)
+            if opening is not None:
+                group += nodes.Text(opening.group())
+                self.shorten(parent, before, before.astext()[:opening.start()])
+            group += math
+            if closing is not None:
+                group += nodes.Text(closing.group())
+                self.shorten(parent, after, after.astext()[closing.end():])
+
+    @staticmethod
+    def shorten(parent, text_node, rest):
+        if rest:
+            parent.replace(text_node, nodes.Text(rest))
+        else:
+            parent.remove(text_node)
 
 
 class LatexTables(SphinxPostTransform):

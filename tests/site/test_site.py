@@ -198,13 +198,16 @@ def test_glued_numbers_in_sentences_are_written_as_powers_of_ten(page):
 
 @pytest.mark.parametrize("page", book_pages())
 def test_no_line_starts_with_the_punctuation_after_a_formula(page):
-    """book/_ext/presentation.py binds a formula and the comma (or stop) after it together."""
+    """book/_ext/presentation.py binds a formula, the comma (or stop) after it and the opening
+    quote or bracket before it together."""
     loose = []
     for math in article(page).select("span.math"):
         following = math.next_sibling
-        if isinstance(following, str) and re.match(r"[,.;:]", following) and not (
-                math.parent.name == "span" and "nowrap" in math.parent.get("class", [])):
-            loose.append(math.get_text()[:40] + following[:2])
+        preceding = math.previous_sibling
+        bound = math.parent.name == "span" and "nowrap" in math.parent.get("class", [])
+        if not bound and (isinstance(following, str) and re.match(r"[,.;:]", following)
+                          or isinstance(preceding, str) and re.search(r"[(“]$", preceding)):
+            loose.append(math.get_text()[:40])
     assert not loose, f"{page}: formulas whose punctuation can start a line: {loose[:5]}"
 
 
