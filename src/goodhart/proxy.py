@@ -202,7 +202,7 @@ class Proxy:
         >>> round(p.logpdf(0.0) - float(stats.norm(0, 2**0.5).logpdf(0.0)), 12)
         0.0
         """
-        u = self._thresholds(u, "u")
+        u = self._thresholds(u, "u", lower=True)
         with _checks.named("u"):
             return _checks.like(self._integrals(u, ("density",))["density"], u)
 
@@ -356,12 +356,7 @@ class Proxy:
         >>> round(p.conditional_mean_below(0.0), 12)  # -E[U | U >= 0] / 2 = -1 / sqrt(pi)
         -0.564189583548
         """
-        t = self._thresholds(t, "t")
-        if np.any(t <= self._lower_end):
-            raise ValueError(
-                f"t must lie above {self._lower_end:g}, the lower end of U's support: "
-                "P(U < t) = 0 there"
-            )
+        t = self._thresholds(t, "t", lower=True)
         with _checks.named("t"):
             values = self._integrals(t, ("cdf",), moments=("cdf",))
         return _checks.like(self.mean + values["cdf_moment"], t)
@@ -414,7 +409,7 @@ class Proxy:
         >>> round(Proxy(utility=stats.norm(0, 2), error=stats.norm()).utility_given(-20.0), 10)
         -16.0
         """
-        u = self._thresholds(u, "u")
+        u = self._thresholds(u, "u", lower=True)
         with _checks.named("u"):
             values = self._integrals(u, ("density",), moments=("density",))
         return _checks.like(self.mean + values["density_moment"], u)
@@ -588,15 +583,19 @@ class Proxy:
 
     # -- the engine ------------------------------------------------------------------------
 
-    def _thresholds(self, t, name):
+    def _thresholds(self, t, name, lower=False):
+        """``t`` checked: real, below U's upper end, within reach and, with ``lower`` (a density
+        or ``P(U < t)`` is asked), above U's lower end."""
         t = _checks.real(t, name)
         if np.any(t >= self._upper_end):
             raise ValueError(
                 f"{name} must lie below {self._upper_end:g}, the upper end of U's support: "
                 "P(U >= t) = 0 there"
             )
-        if np.any(t <= self._lower_end) and name == "u":
-            raise ValueError(f"u must lie above {self._lower_end:g}, the lower end of U's support")
+        if lower and np.any(t <= self._lower_end):
+            raise ValueError(
+                f"{name} must lie above {self._lower_end:g}, the lower end of U's support"
+            )
         if np.any(np.abs(t) > _REACH):
             # scipy's log densities square their argument: beyond about 1.3e154 they are -inf
             # where the density is positive, and the integrals come out wrong
