@@ -20,7 +20,7 @@ NOTEBOOKS ?= $(sort $(wildcard book/*.ipynb))
 # pytest-xdist workers: one a core
 JOBS   ?= auto
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-          --nbval-cell-timeout=120
+          --nbval-cell-timeout=120 --nbval-kernel-startup-timeout=180
 STRICT := -W -n --keep-going
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
