@@ -27,6 +27,25 @@ def test_utility_given_draws_two_curves_and_one_level_a_label():
         "$X$ normal", "$X$ Student-t(3)"]
 
 
+def test_no_curve_crosses_a_level_label():
+    """The chapter's own curves (the light error's g rises like 0.8 u): no label is drawn over
+    them, at the chapter's three levels."""
+    u = np.linspace(-6, 40, 461)
+    fig = figures.utility_given(u, 0.8 * u, 4.5 * np.exp(-0.5 * ((u - 7) / 2.5) ** 2),
+                                [2.8, 7.6, 28.0], ["10", "10^3", "10^5"])
+    (ax,) = fig.axes
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    curves = [line for line in ax.lines if len(line.get_xdata()) == u.size]
+    for text in ax.texts:
+        box = text.get_window_extent(renderer)
+        for line in curves:
+            points = ax.transData.transform(np.column_stack(line.get_data()))
+            inside = ((points[:, 0] > box.x0) & (points[:, 0] < box.x1)  # 0.1 a step in u
+                      & (points[:, 1] > box.y0) & (points[:, 1] < box.y1))
+            assert not inside.any(), (text.get_text(), line.get_label())
+
+
 def test_utility_given_refuses_levels_without_labels():
     with pytest.raises(ValueError):
         figures.utility_given(np.arange(3.0), np.zeros(3), np.zeros(3), [1.0, 2.0], ["10"])

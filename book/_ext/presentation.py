@@ -92,17 +92,18 @@ def power_of_ten(text):
 
 
 class GluedNumbers(SphinxPostTransform):
-    """Glued text (MyST-NB's ``pasted-text``) with its e-notation written as powers of ten."""
+    """Glued text (MyST-NB's ``pasted-text``), and a number set in bold on its own (the
+    scorecard's key numbers), with its e-notation written as powers of ten."""
 
     default_priority = 10  # after MyST-NB pastes the glue of other documents (5)
 
     def run(self, **kwargs):
-        for inline in list(self.document.findall(nodes.inline)):
-            if "pasted-text" in inline.get("classes", []):
-                text = inline.astext()
-                written = power_of_ten(text)
-                if written != text:
-                    inline.children = [nodes.Text(written)]
+        for node in list(self.document.findall(nodes.TextElement)):
+            text = node.astext()
+            glued = isinstance(node, nodes.inline) and "pasted-text" in node["classes"]
+            key = isinstance(node, nodes.strong) and E_NOTATION.fullmatch(text)
+            if (glued or key) and power_of_ten(text) != text:
+                node.children = [nodes.Text(power_of_ten(text))]
 
 
 #: Punctuation that must not start a line after the formula it follows, or end a line before

@@ -194,6 +194,10 @@ def test_glued_numbers_in_sentences_are_written_as_powers_of_ten(page):
     glued = [span.get_text() for span in article(page).select("span.pasted-text")]
     found = [text for text in glued if E_NOTATION.search(text)]
     assert not found, f"{page}: glued numbers in e-notation: {found[:5]}"
+    # a number in bold on its own, as the scorecard's key numbers are
+    bold = [b.get_text() for b in article(page).select("strong")]
+    found = [text for text in bold if re.fullmatch(r"\d+(?:\.\d+)?e[+-]?\d+", text.strip())]
+    assert not found, f"{page}: numbers in bold in e-notation: {found[:5]}"
 
 
 @pytest.mark.parametrize("page", book_pages())

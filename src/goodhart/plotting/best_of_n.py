@@ -41,7 +41,8 @@ def utility_given(u, light, heavy, levels, labels):
     ax.plot(u, heavy, **style("heavy", label="$X$ Student-t(3)"))
     for label, t in zip(labels, levels, strict=True):
         ax.axvline(t, **style("base", marker="", lw=1))
-        ax.text(t + 0.5, 10.5, f"$t_N$, $N = {label}$", rotation=90, va="top")
+        # on the left of its line, where the rising curve of the light error is still low
+        ax.text(t - 0.4, 10.5, f"$t_N$, $N = {label}$", rotation=90, va="top", ha="right")
     ax.set(xlabel="proxy $u$", ylabel=r"$g(u) = \mathrm{E}[V \mid U = u]$",
            ylim=(-2, 11), xlim=(u[0], u[-1]))
     ax.legend(loc="center right")
