@@ -125,6 +125,52 @@ def test_below_the_lower_end_of_the_proxy_is_refused_by_name():
         proxy.conditional_mean_below(0.0)
 
 
+def test_below_with_an_error_bounded_above_counts_the_whole_stretch_where_F_X_is_one():
+    """Two uniform laws: U is triangular on [0, 2] (scipy's triang), and E[V | U < t] has the
+    closed form below. The CDF kernel once left out s < t - 1, where F_X(t - s) = 1: at
+    t = 1.5 it gave log P(U < t) = log 0.375 instead of log 0.875, and E[V | U < t] = 0.72."""
+    proxy = Proxy(utility=stats.uniform(), error=stats.uniform())
+    t = np.array([0.3, 1.0, 1.2, 1.5, 1.9, 1.99])
+    triangle = stats.triang(0.5, scale=2)
+    # E[V; U < t] = t^3 / 6 for t <= 1, and 1/2 - (2 - t)^2 (1 + t) / 6 beyond
+    moment = np.where(t <= 1, t**3 / 6, 0.5 - (2 - t) ** 2 * (1 + t) / 6)
+    # near U's upper end log P(U < t) = log(1 - P(U >= t)), and P(U >= t) = (2 - t)^2 / 2 is
+    # good to 2e-10 there: the kernel is evaluated at t - s, which has lost digits by then
+    assert proxy.logcdf(t) == pytest.approx(triangle.logcdf(t), rel=1e-9)
+    assert proxy.conditional_mean_below(t) == pytest.approx(moment / triangle.cdf(t), rel=1e-11)
+    # (at t = 1.99 isf's bracketing grid reaches so near U's upper end that the tail integral
+    # warns it converged only to 5e-9)
+    assert proxy.isf(triangle.sf(t[:-1])) == pytest.approx(t[:-1], rel=1e-11)
+
+
+def test_a_normal_utility_with_an_error_bounded_above_against_quadrature():
+    """V ~ N(0, 1), X uniform on [-1, 0]: P(U < t) against scipy's adaptive quadrature of
+    int phi(s) F_X(t - s) ds, below and above the median (where log P(U >= t) comes from it)."""
+    error = stats.uniform(-1, 1)
+    proxy = Proxy(utility=stats.norm(), error=error)
+    for t in (-4.0, -2.0, -0.5, 0.0, 1.0):
+        below = integrate.quad(lambda s: stats.norm.pdf(s) * error.cdf(t - s), -40, 40,
+                               points=[t, t + 1], epsabs=1e-15, limit=200)[0]
+        assert proxy.logcdf(t) == pytest.approx(np.log(below), rel=1e-12)
+        assert proxy.logsf(t) == pytest.approx(np.log1p(-below), rel=1e-9, abs=1e-14)
+
+
+def test_beyond_an_end_of_the_support_the_other_side_is_certain():
+    """At or above U's upper end P(U < t) = 1 and E[V | U < t] = E[V]; at or below its lower
+    end P(U >= t) = 1 and E[V | U >= t] = E[V]. Only what would be 0 is refused."""
+    proxy = Proxy(utility=stats.uniform(), error=stats.uniform())
+    assert proxy.logcdf([2.0, 3.0]) == pytest.approx([0.0, 0.0], abs=1e-15)
+    assert proxy.conditional_mean_below([2.0, 3.0]) == pytest.approx([0.5, 0.5], rel=1e-11)
+    assert proxy.logsf([-1.0, 0.0]) == pytest.approx([0.0, 0.0], abs=1e-15)
+    assert proxy.conditional_mean([-1.0, 0.0]) == pytest.approx([0.5, 0.5], rel=1e-11)
+    with pytest.raises(ValueError, match="upper end of U's support: P.U >= t. = 0 there"):
+        proxy.logsf(2.0)
+    with pytest.raises(ValueError, match="lower end of U's support: P.U < t. = 0 there"):
+        proxy.logcdf(0.0)
+    with pytest.raises(ValueError, match="u must lie below 2, the upper end of U's support$"):
+        proxy.logpdf(2.0)
+
+
 @pytest.mark.parametrize(
     "v, x",
     [

@@ -186,7 +186,7 @@ class Proxy:
         >>> round(Proxy(utility=stats.norm(), error=stats.norm()).logsf(0.0), 12)
         -0.69314718056
         """
-        return self._log_probability(t, "tail", "cdf")
+        return self._log_probability(t, "tail", "cdf", "upper")
 
     def sf(self, t):
         """``P(U >= t)``."""
@@ -202,7 +202,7 @@ class Proxy:
         >>> round(p.logpdf(0.0) - float(stats.norm(0, 2**0.5).logpdf(0.0)), 12)
         0.0
         """
-        u = self._thresholds(u, "u", lower=True)
+        u = self._thresholds(u, "u", ends=("lower", "upper"))
         with _checks.named("u"):
             return _checks.like(self._integrals(u, ("density",))["density"], u)
 
@@ -220,14 +220,15 @@ class Proxy:
         >>> round(p.logcdf(-40.0) - float(stats.norm(0, 2**0.5).logcdf(-40.0)), 9)
         0.0
         """
-        return self._log_probability(t, "cdf", "tail")
+        return self._log_probability(t, "cdf", "tail", "lower")
 
-    def _log_probability(self, t, kernel, complement):
+    def _log_probability(self, t, kernel, complement, end):
         """``log P`` by the ``kernel`` integral, or, where ``P > 1/2``, as ``log(1 - Q)`` from
         the complement's integral: the direct value then carries an absolute error of about
         ``eps``, which would leave ``log P`` at ``+-1e-16`` instead of ``-Q``, however small.
+        ``end`` is the end of U's support where ``P`` is 0 (see :meth:`_thresholds`).
         """
-        t = self._thresholds(t, "t")
+        t = self._thresholds(t, "t", ends=(end,))
         with _checks.named("t"):
             out = np.asarray(self._integrals(t, (kernel,))[kernel], dtype=float).reshape(-1)
             large = out > tails.LOG_HALF
@@ -356,7 +357,7 @@ class Proxy:
         >>> round(p.conditional_mean_below(0.0), 12)  # -E[U | U >= 0] / 2 = -1 / sqrt(pi)
         -0.564189583548
         """
-        t = self._thresholds(t, "t", lower=True)
+        t = self._thresholds(t, "t", ends=("lower",))
         with _checks.named("t"):
             values = self._integrals(t, ("cdf",), moments=("cdf",))
         return _checks.like(self.mean + values["cdf_moment"], t)
@@ -409,7 +410,7 @@ class Proxy:
         >>> round(Proxy(utility=stats.norm(0, 2), error=stats.norm()).utility_given(-20.0), 10)
         -16.0
         """
-        u = self._thresholds(u, "u", lower=True)
+        u = self._thresholds(u, "u", ends=("lower", "upper"))
         with _checks.named("u"):
             values = self._integrals(u, ("density",), moments=("density",))
         return _checks.like(self.mean + values["density_moment"], u)
@@ -583,18 +584,20 @@ class Proxy:
 
     # -- the engine ------------------------------------------------------------------------
 
-    def _thresholds(self, t, name, lower=False):
-        """``t`` checked: real, below U's upper end, within reach and, with ``lower`` (a density
-        or ``P(U < t)`` is asked), above U's lower end."""
+    def _thresholds(self, t, name, ends=("upper",)):
+        """``t`` checked: real, within reach, and inside U's support at each of ``ends``:
+        "upper" where ``P(U >= t)`` is asked (0 at and above U's upper end), "lower" where
+        ``P(U < t)`` is (0 at and below its lower end), both for a density."""
         t = _checks.real(t, name)
-        if np.any(t >= self._upper_end):
+        if "upper" in ends and np.any(t >= self._upper_end):
+            why = ": P(U >= t) = 0 there" if ends == ("upper",) else ""
             raise ValueError(
-                f"{name} must lie below {self._upper_end:g}, the upper end of U's support: "
-                "P(U >= t) = 0 there"
+                f"{name} must lie below {self._upper_end:g}, the upper end of U's support{why}"
             )
-        if lower and np.any(t <= self._lower_end):
+        if "lower" in ends and np.any(t <= self._lower_end):
+            why = ": P(U < t) = 0 there" if ends == ("lower",) else ""
             raise ValueError(
-                f"{name} must lie above {self._lower_end:g}, the lower end of U's support"
+                f"{name} must lie above {self._lower_end:g}, the lower end of U's support{why}"
             )
         if np.any(np.abs(t) > _REACH):
             # scipy's log densities square their argument: beyond about 1.3e154 they are -inf
@@ -614,7 +617,11 @@ class Proxy:
         """
         (v, x), mu = self._laws, self.mean
         t = np.asarray(t, dtype=float).reshape(-1)
-        lo = np.maximum(v.support()[0], t - x.support()[1])
+        # below t minus X's upper end, K(t - s) is 0 for the tail and the density, but 1 for
+        # the CDF: that stretch of V's line is left out only when no kernel is the CDF
+        lo = np.full_like(t, v.support()[0])
+        if "cdf" not in kernels:
+            lo = np.maximum(lo, t - x.support()[1])
         hi = np.full_like(t, v.support()[1])
         edges, values, log_peak = _breakpoints(v, x, t, mu, lo, hi, kernels)
         pieces = _Pieces.between(edges, values, log_peak, t, v, x, mu)
