@@ -149,7 +149,7 @@ def test_a_normal_utility_with_an_error_bounded_above_against_quadrature():
     error = stats.uniform(-1, 1)
     proxy = Proxy(utility=stats.norm(), error=error)
     for t in (-4.0, -2.0, -0.5, 0.0, 1.0):
-        below = integrate.quad(lambda s: stats.norm.pdf(s) * error.cdf(t - s), -40, 40,
+        below = integrate.quad(lambda s, t=t: stats.norm.pdf(s) * error.cdf(t - s), -40, 40,
                                points=[t, t + 1], epsabs=1e-15, limit=200)[0]
         assert proxy.logcdf(t) == pytest.approx(np.log(below), rel=1e-12)
         assert proxy.logsf(t) == pytest.approx(np.log1p(-below), rel=1e-9, abs=1e-14)
