@@ -76,6 +76,10 @@ _STEEP = 20.0
 _RTOL = 1e-13
 _SHARE = 1e-4
 _TINY = float(np.finfo(float).tiny)
+# Breakpoints closer than this (relative, or absolute below 1) are one: about 45 ulps. (At
+# 1e-12 a piece of that length was dropped, and with it most of P(U >= t) for two uniform
+# laws within 1e-8 of U's upper end, where the whole integral lives on a stretch 1e-8 long.)
+_CLOSE = 1e-14
 # the largest |log integrand| the engine integrates: beyond it the integrand's rounding,
 # eps |log| > 2e-3, defeats the rules (a normal pair fails from |log| ~ 3e13)
 _LOG_REACH = 1e13
@@ -973,7 +977,7 @@ def _log_integrand(v, x, s, t, kernels):
 
 
 def _merge_close(edges):
-    """Sort each row and make breakpoints closer than rounding error exactly equal.
+    """Sort each row and make breakpoints closer than rounding error (``_CLOSE``) equal.
 
     Pieces a few ulps long carry no mass but defeat the quadrature; collapsing them to zero
     length keeps the neighbouring pieces joined.
@@ -982,7 +986,7 @@ def _merge_close(edges):
     previous = edges[:, :-1]
     with np.errstate(invalid="ignore"):
         gap = edges[:, 1:] - previous
-    close = np.isfinite(previous) & (gap <= 1e-12 * np.maximum(1.0, np.abs(previous)))
+    close = np.isfinite(previous) & (gap <= _CLOSE * np.maximum(1.0, np.abs(previous)))
     # each breakpoint takes the value of the first of the run of close ones it ends
     columns = np.arange(edges.shape[1])
     first = np.maximum.accumulate(np.where(np.insert(~close, 0, True, axis=1), columns, 0), axis=1)
