@@ -102,8 +102,9 @@ class GluedNumbers(SphinxPostTransform):
             text = node.astext()
             glued = isinstance(node, nodes.inline) and "pasted-text" in node["classes"]
             key = isinstance(node, nodes.strong) and E_NOTATION.fullmatch(text)
-            if (glued or key) and power_of_ten(text) != text:
-                node.children = [nodes.Text(power_of_ten(text))]
+            written = power_of_ten(text)
+            if (glued or key) and written != text:
+                node.children = [nodes.Text(written)]
 
 
 #: Punctuation that must not start a line after the formula it follows, or end a line before
