@@ -41,6 +41,11 @@ def test_budget_is_log_log_with_the_normal_cap():
         assert ax.get_xscale() == ax.get_yscale() == "log"
     assert np.allclose(ax_bought.lines[-1].get_ydata(), 0.2)
     assert ax_bought.get_ylabel() == "mean bought with 0.02 nats"
+    # one legend, above the panels, where no curve can run through it
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["heavy", "light",
+                                                          r"cap $\sqrt{2 \cdot 0.02}$"]
+    assert all(ax.get_legend() is None for ax in fig.axes)
 
 
 def test_ratios_one_panel_per_law_a_curve_per_expression():
@@ -49,7 +54,9 @@ def test_ratios_one_panel_per_law_a_curve_per_expression():
     assert [ax.get_title() for ax in fig.axes] == ["one", "two", "three"]
     assert all(len(ax.lines) == 2 and ax.get_xscale() == "log" for ax in fig.axes)
     assert fig.axes[0].get_ylim() == pytest.approx((0.3, 1.1))
-    assert fig.axes[2].get_legend() is not None and fig.axes[0].get_legend() is None
+    (legend,) = fig.legends  # above the panels, where no curve can run through it
+    assert [t.get_text() for t in legend.get_texts()] == ["x", "y"]
+    assert all(ax.get_legend() is None for ax in fig.axes)
 
 
 def test_stills_refuses_more_than_three_panels():

@@ -150,10 +150,17 @@ class FormulaPunctuation(SphinxPostTransform):
 
     @staticmethod
     def shorten(parent, text_node, rest):
+        """Put ``rest`` in the place of ``text_node``, or drop it if ``rest`` is empty.
+
+        The node is found by identity: docutils's ``Text`` is a ``str``, and ``remove`` and
+        ``replace`` find a child by equality, so they would take the first text of the same
+        value (an earlier ``,`` of the paragraph) instead of this one.
+        """
+        index = next(i for i, child in enumerate(parent.children) if child is text_node)
         if rest:
-            parent.replace(text_node, nodes.Text(rest))
+            parent[index] = nodes.Text(rest)
         else:
-            parent.remove(text_node)
+            del parent[index]
 
 
 class LatexTables(SphinxPostTransform):

@@ -187,7 +187,7 @@ ROWS = (
          "if the distribution $Q$ is light-tailed and $d = D_{KL}(P \\| Q)$ is bounded, then "
          "$\\mu_P$ is bounded, and $\\mu_P - \\mu_Q \\to 0$ as $d \\to 0$",
          "theorem2", "theorems", "thm2-exponential-frontier",
-         "largest mean at KL at most 1 nat, standard exponential $Q$ (mean 1)",
+         "largest mean at KL at most 1 nat, exponential $Q$ of rate 1 shifted to mean 0",
          uses=("defs",), erratum="errata-theorem-2-proof"),
     _row("thm3", "Theorem 3", "Thm 3",
          "the construction of Theorem 1 for policies in a deterministic MDP with Markovian "
@@ -287,7 +287,8 @@ ROWS = (
          "A diagram showing the region boundaries at $-h(t)$, $h(t)$, and $t-h(t)$ in an "
          "example where $t=25$ and $h(t)=4$",
          "theorem5", "details", "figA2-mass",
-         "conditional probability of region $r_2$ at $t = 25$, $h = 4$",
+         "conditional probability of region $r_2$ at $t = 25$, $h = 4$, $V \\sim t_5$, "
+         "$X \\sim t_3$",
          uses=("thm5",)),
     _row("tabA1", "Table A.1", "",
          "why each region's share of $\\E[V \\mid X + V > t]$ is small",

@@ -102,7 +102,8 @@ def budget(t, bought, cost, kl):
                   ylabel=f"mean bought with {kl:g} nats")
     ax_cost.set(xscale="log", yscale="log", xlabel="threshold $t$",
                 ylabel="KL for mean 1 (nats)")
-    ax_bought.legend(loc="lower left")
+    # above the panels: inside, the curves and the cap run through it wherever it goes
+    fig.legend(*ax_bought.get_legend_handles_labels(), loc="outside upper center", ncols=3)
     return fig
 
 
@@ -128,5 +129,6 @@ def ratios(t, by_law):
             ax.plot(t, ratio, label=term)
         ax.set(xscale="log", xlabel="threshold $t$", title=name, ylim=(0.3, 1.1))
     axes[0, 0].set_ylabel("exact KL / expression")
-    axes[0, -1].legend(loc="lower right")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncols=len(labels))
     return fig

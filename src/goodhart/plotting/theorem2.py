@@ -40,10 +40,11 @@ def tilts_and_bounds(v, base, tilted, lam, bounds):
     for d, (bound, least) in bounds.items():
         (line,) = ax_bounds.plot(lam, bound, label=f"$d = {d:g}$")
         ax_bounds.plot(*least, "o", color=line.get_color())
-    ax_tilts.set(xlabel="$v$", ylabel="density", title=r"tilts of $N(0, 1)$")
+    # headroom above the densities' peak (1/sqrt(2 pi)) for the legend, in two columns
+    ax_tilts.set(xlabel="$v$", ylabel="density", title=r"tilts of $N(0, 1)$", ylim=(0, 0.6))
     ax_bounds.set(xlabel=r"$\lambda$", ylabel=r"$(d + \Lambda(\lambda))/\lambda$",
                   ylim=(0, 6), title="Donsker-Varadhan bounds")
-    ax_tilts.legend(loc="upper left")
+    ax_tilts.legend(loc="upper left", ncols=2)
     ax_bounds.legend(loc="upper right")
     return fig
 
