@@ -30,7 +30,7 @@ def tail_functions(x, log10_tails, heavy):
         axes[int(heavy[name])].plot(x, log10_tail, label=name)
     for ax, title in zip(axes, ["light tails fall off", "heavy tails flatten"], strict=True):
         ax.set(xlabel="$x$", title=title, ylim=(-40, 0.5))
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)  # below
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)  # below the x label
     axes[0].set_ylabel(r"$\log_{10} \overline{F}(x)$")
     return fig
 
