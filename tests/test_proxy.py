@@ -2,6 +2,7 @@
 Gaussian closed forms, scipy's adaptive quadrature, seeded Monte Carlo twins, and properties
 that hold for every independent pair; and the engine's methods against each other."""
 
+import math
 import warnings
 
 import mpmath as mp
@@ -431,6 +432,19 @@ def test_isf_inverts_logsf_far_out():
     proxy = Proxy(utility=stats.norm(0, 2), error=stats.t(3, scale=3**-0.5))
     q = np.array([0.9, 0.5, 1e-3, 1e-12, 1e-100])
     np.testing.assert_allclose(proxy.logsf(proxy.isf(q)), np.log(q), rtol=1e-10, atol=1e-11)
+
+
+def test_isf_in_the_far_heavy_lower_tail_of_a_levy_error():
+    """Near t ~ -1e12 Newton's steps stall on the integrals' noise (slope ~ 1/|t|): it raised
+    ArithmeticError at q = 1 - 4.1e-7; the answer's P(U < t) is checked by quadrature of
+    the closed form P(X < x) = erf(sqrt(1 / (2 |x|))) of the reflected Levy law."""
+    proxy = Proxy(utility=stats.norm(), error=stats.levy_l())
+    q = special.expit(np.array([10.0, 14.7, 16.0]))
+    for level, t in zip(q, proxy.isf(q), strict=True):
+        def below(v, t=t):
+            return stats.norm.pdf(v) * math.erf(math.sqrt(1 / (2 * (v - t))))
+        expected = integrate.quad(below, -40, 40, epsabs=0, epsrel=1e-13, limit=200)[0]
+        assert expected == pytest.approx(1 - level, rel=1e-10)
 
 
 def test_normal_pair_quantile_is_the_normal_quantile():
