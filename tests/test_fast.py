@@ -13,7 +13,7 @@ LAWS = [
     stats.t(2.5, loc=-1),
     stats.lognorm(np.log(2), loc=-1), stats.lognorm(1.0, scale=2.0), stats.levy(),
     stats.levy(loc=1.0, scale=0.5), stats.skewnorm(-4), stats.skewnorm(2, loc=1, scale=2),
-    stats.skewnorm(0.3),
+    stats.skewnorm(0.3), stats.laplace(), stats.laplace(2.0, 0.5), stats.levy_l(loc=0.5, scale=2),
 ]
 
 
@@ -58,3 +58,62 @@ def test_skew_normal_tails_against_mpmath(a, x):
     law = FastLaw(stats.skewnorm(a))  # the light tail's F to 1e-10 (its log to 1e-12)
     assert float(law.logcdf(x)) == pytest.approx(float(log_cdf), rel=1e-10, abs=1e-300)
     assert float(law.logsf(x)) == pytest.approx(float(log_sf), rel=1e-10, abs=1e-300)
+
+
+@pytest.mark.parametrize("x", [-3.7e14, -4.5e20, -3.3e21, -1.0, 0.3, 0.4999, 0.49999999])
+def test_reflected_levy_against_mpmath(x):
+    """levy_l(0.5, 2): P(X < x) = erf(a), P(X > x) = erfc(a), a = 1 / sqrt(|x - 0.5|); scipy's
+    CDF is 2 Phi(a) - 1, which loses digits far out (-8e-6 relative at x = -3.3e21), and its
+    tail right of the median underflows (erfc(100) at x = 0.4999)."""
+    law = FastLaw(stats.levy_l(loc=0.5, scale=2))
+    with mp.workdps(40):
+        a = 1 / mp.sqrt(abs(mp.mpf(x) - mp.mpf(0.5)))
+        log_cdf, log_sf = float(mp.log(mp.erf(a))), float(mp.log(mp.erfc(a)))
+        y = (mp.mpf(0.5) - x) / 2  # the standard Levy variable, density y^-1.5 e^(-1/2y)/sqrt(2pi)
+        log_pdf = float(mp.log(y**-1.5 * mp.exp(-1 / (2 * y)) / mp.sqrt(2 * mp.pi) / 2))
+    assert float(law.logcdf(x)) == pytest.approx(log_cdf, rel=1e-14, abs=1e-300)
+    assert float(law.logsf(x)) == pytest.approx(log_sf, rel=1e-14, abs=1e-300)
+    assert float(law.logpdf(x)) == pytest.approx(log_pdf, rel=1e-13)
+
+
+@pytest.mark.parametrize("x", [-800.0, -30.0, 0.0, 1e-20, 40.0, 900.0])
+def test_laplace_beyond_scipy_against_mpmath(x):
+    """scipy's Laplace density is log(exp(-|x|) / 2): -inf beyond |x| = 745; the closed forms
+    are not, and keep P(X > x) = 1 - e^x / 2 distinct from 1 near 0."""
+    law = FastLaw(stats.laplace())
+    with mp.workdps(40):
+        x_ = mp.mpf(x)
+        log_sf = mp.log(mp.exp(-x_) / 2) if x > 0 else mp.log(1 - mp.exp(x_) / 2)
+        log_cdf = mp.log(mp.exp(x_) / 2) if x < 0 else mp.log(1 - mp.exp(-x_) / 2)
+        log_pdf = mp.log(mp.exp(-abs(x_)) / 2)
+    assert float(law.logsf(x)) == pytest.approx(float(log_sf), rel=1e-14, abs=1e-300)
+    assert float(law.logcdf(x)) == pytest.approx(float(log_cdf), rel=1e-14, abs=1e-300)
+    assert float(law.logpdf(x)) == pytest.approx(float(log_pdf), rel=1e-14)
+
+
+def _mp_gumbel_sf(x):
+    return -mp.expm1(-mp.exp(-x))
+
+
+RESCUED = [  # (law, side, x, the exact tail in mpmath), each where scipy's own is -inf
+    (stats.halfnorm(), "sf", 50.0, lambda x: 2 * mp.ncdf(-x)),
+    (stats.gumbel_r(), "sf", 800.0, _mp_gumbel_sf),
+    (stats.gamma(3), "sf", 800.0, lambda x: mp.gammainc(3, x, mp.inf) / 2),
+    (stats.gumbel_l(), "cdf", -800.0, lambda x: _mp_gumbel_sf(-x)),
+    (stats.maxwell(), "sf", 45.0, lambda x: mp.erfc(x / mp.sqrt(2)) + mp.sqrt(2 / mp.pi) * x
+     * mp.exp(-x * x / 2)),
+]
+
+
+@pytest.mark.parametrize(("q", "side", "x", "exact"), RESCUED, ids=lambda v: getattr(
+    getattr(v, "dist", None), "name", None))
+def test_other_families_tails_from_the_density_where_scipy_underflows(q, side, x, exact):
+    """A family without a closed form here keeps scipy's methods; where its tail underflows
+    (-inf strictly inside the support) the value comes from its density. Before, the engine
+    took the -inf and Proxy(norm, halfnorm).logsf(100) was -2659.92 instead of -2504.48."""
+    assert (q.logsf(x) if side == "sf" else q.logcdf(x)) == -np.inf  # scipy's own
+    law = FastLaw(q)
+    ours = law.logsf(np.array([x])) if side == "sf" else law.logcdf(np.array([x]))
+    with mp.workdps(40):
+        expected = float(mp.log(exact(mp.mpf(x))))
+    assert float(ours[0]) == pytest.approx(expected, rel=1e-12)

@@ -489,3 +489,29 @@ def test_log_probabilities_below_the_median_are_the_complements_not_rounding():
     exact = -np.exp(stats.norm(0, np.sqrt(2)).logcdf(t))  # log(1 - F) = -F to 1e-16 here
     assert np.allclose(pair.logsf(t), exact, rtol=1e-9, atol=0)
     assert np.allclose(pair.logcdf(-t), exact, rtol=1e-9, atol=0)
+
+
+def _mp_tail_and_mean(sf, t, peak, width):
+    """``log P(U >= t)`` and ``E[V | U >= t]`` for a standard normal utility, by mpmath, over
+    ``peak +- 40 width`` (the integrand's peak at ``v = peak``; the rest is below e^-700 of it)."""
+    cuts = [peak + k * width for k in (-40, -10, -3, -1, 0, 1, 3, 10, 40)]
+    with mp.workdps(40):
+        # scaled by the integrand's peak: mpmath's quad stops on an absolute error estimate
+        scale = mp.npdf(peak) * sf(t - peak)
+        mass = mp.quad(lambda v: mp.npdf(v) * sf(t - v) / scale, cuts)
+        moment = mp.quad(lambda v: v * mp.npdf(v) * sf(t - v) / scale, cuts)
+        return float(mp.log(mass) + mp.log(scale)), float(moment / mass)
+
+
+@pytest.mark.parametrize(("error", "sf", "t", "peak"), [
+    (stats.halfnorm(), lambda y: 1 if y <= 0 else 2 * mp.ncdf(-y), 100.0, 50.0),
+    (stats.gumbel_r(), lambda y: -mp.expm1(-mp.exp(-y)), 800.0, 1.0),
+    (stats.gamma(3), lambda y: 1 if y <= 0 else mp.exp(-y) * (y * y + 2 * y + 2) / 2, 800.0, 1.0),
+], ids=["halfnorm", "gumbel_r", "gamma3"])
+def test_error_tails_that_scipy_underflows_are_integrated_not_dropped(error, sf, t, peak):
+    """Where scipy's log tail of the error is -inf the engine took it as 0: logsf(100) of the
+    half-normal pair was -2659.92 (true -2504.48) and E[V | U >= 100] 62.37 (true 50.01)."""
+    proxy = Proxy(utility=stats.norm(), error=error)
+    log_tail, mean = _mp_tail_and_mean(sf, t, peak, 1.0)
+    assert float(proxy.logsf(t)) == pytest.approx(log_tail, rel=1e-10)
+    assert float(proxy.conditional_mean(t)) == pytest.approx(mean, rel=1e-9)

@@ -4,12 +4,17 @@ A frozen scipy law's ``logpdf`` and ``logsf`` spend most of their time, on large
 generic argument handling (shifting, scaling, support masks, ``np.place``): 10 to 50 times the
 cost of the formula itself for the normal and Student-t laws. The engine of
 :mod:`goodhart.proxy` evaluates them on grids of 10^5 points and more, so for the normal,
-Student-t, lognormal and Levy families (the laws of the paper's experiments) and the
+Student-t, lognormal and Levy families (the laws of the paper's experiments), the reflected
+Levy (whose far tail scipy computes as ``2 Phi(a) - 1``, losing digits), the Laplace (whose
+density scipy computes as ``log(exp(-|z|) / 2)``, underflowing at ``|z| > 745``) and the
 skew-normal (whose light tail scipy integrates one point at a time) it uses the closed forms
-below, built from ``scipy.special``; every other family uses its own methods.
+below, built from ``scipy.special``; every other family uses its own methods, with its tails
+recomputed from its density where they underflow.
 ``tests/test_fast.py`` checks each formula against scipy's own methods where those are accurate
 (1e-12 to 1e-13), and the skew-normal's tails, where scipy's are not, against mpmath.
 """
+
+from types import SimpleNamespace
 
 import numpy as np
 from scipy import special, stats
@@ -89,17 +94,14 @@ def _levy(shapes):
             out = np.where(a > 1, np.log1p(-special.erfc(a)), np.log(special.erf(a)))
         return np.where(z > 0, out, 0.0)
 
-    def log_cdf(z):
+    def log_cdf(z):  # log1p(-erf(a)) where F is near 1, so that 1 - F keeps its digits
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.log(2.0) + special.log_ndtr(-1.0 / np.sqrt(z))
+            a = np.sqrt(0.5 / z)
+            out = np.where(a < 1, np.log1p(-special.erf(a)),
+                           np.log(2.0) + special.log_ndtr(-1.0 / np.sqrt(z)))
         return np.where(z > 0, out, -np.inf)
 
     return log_pdf, log_sf, log_cdf
-
-
-# Gauss-Laguerre rules for the skew-normal's light tail: the coarse one is checked against
-# the fine one, and scipy's own value (one quadrature a point) is kept where they disagree.
-_LAGUERRE = [np.polynomial.laguerre.laggauss(n) for n in (40, 60)]
 
 
 def _skew_normal(shapes):
@@ -111,36 +113,23 @@ def _skew_normal(shapes):
     def log_pdf(z):
         return log_density(z, a)
 
-    def light(y, b):
-        """``log F(y)`` of skewnorm(b) left of ``F = 1e-3``: ``int_0^inf f(y - r) dr`` with
-        ``r = w / h``, ``h`` the hazard ``-d/dy log f`` at ``y``, by Gauss-Laguerre in ``w``."""
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            log_f = log_density(y, b)
-            mills = np.exp(-0.5 * (b * y) ** 2 - _LOG_SQRT_2PI - special.log_ndtr(b * y))
-            hazard = -y + b * mills
-            sums = []
-            for nodes, weights in _LAGUERRE:
-                s = y[:, None] - nodes / hazard[:, None]
-                shape = log_density(s, b) - log_f[:, None] + nodes  # f(s) e^w / f(y)
-                sums.append(np.log(np.exp(shape) @ weights))
-            out = log_f - np.log(hazard) + sums[1]
-            good = np.abs(sums[1] - sums[0]) <= 1e-13 * np.maximum(1.0, np.abs(out))
-        return out, good & np.isfinite(out)
-
-    law = stats.skewnorm(a)  # its own methods, where the rules above do not converge
+    # skewnorm(b) for b = a and b = -a (the mirror law), as the Laguerre rules see it
+    mirrors = {b: SimpleNamespace(logpdf=lambda z, b=b: log_density(z, b)) for b in (a, -a)}
+    law = stats.skewnorm(a)  # its own methods, where the Laguerre rules disagree
 
     def log_cdf_of(z, sign, complement=True):
         """``log F(z)`` of skewnorm(b), ``b = sign a``: Owen's T, ``F = Phi(z) - 2 T(z, b)``,
         in the body; the left tail (``F < 1e-3``, where that form cancels for ``b > 0`` and
-        underflows for ``b < 0``) by :func:`light`; above the median ``log(1 - F)`` of the
-        mirror law, skewnorm(-b) at ``-z``, so that ``F`` near 1 keeps its digits."""
+        underflows for ``b < 0``) from the density by Gauss-Laguerre; above the median
+        ``log(1 - F)`` of the mirror law, skewnorm(-b) at ``-z``, so that ``F`` near 1 keeps
+        its digits."""
         z, b = np.asarray(z, dtype=float), sign * a
         with np.errstate(divide="ignore"):
             out = np.log(np.clip(special.ndtr(z) - 2 * special.owens_t(z, b), 0.0, 1.0))
         tail = (z < 0) & (out < np.log(1e-3))
         out = np.array(out, dtype=float)
         if np.any(tail):
-            value, good = light(z[tail], b)
+            value, good = tails._log_tail_by_laguerre(mirrors[b], z[tail], -1)
             own = law.logcdf if sign > 0 else (lambda y: law.logsf(-y))
             value[~good] = own(z[tail][~good])
             out[tail] = value
@@ -158,41 +147,72 @@ def _skew_normal(shapes):
     return log_pdf, log_sf, log_cdf
 
 
+def _reflected_levy(shapes):
+    levy_pdf, levy_sf, levy_cdf = _levy(shapes)  # X = -Y, Y ~ Levy: P(X > z) = P(Y < -z)
+    return (lambda z: levy_pdf(-np.asarray(z, dtype=float)),
+            lambda z: levy_cdf(-np.asarray(z, dtype=float)),
+            lambda z: levy_sf(-np.asarray(z, dtype=float)))
+
+
+def _laplace(shapes):
+    def log_pdf(z):
+        return -np.log(2.0) - np.abs(z)
+
+    def log_sf(z):  # P(X > z) = exp(-z) / 2 above 0, 1 - exp(z) / 2 below
+        z = np.asarray(z, dtype=float)
+        return np.where(z > 0, -np.log(2.0) - z, np.log1p(-0.5 * np.exp(np.minimum(z, 0.0))))
+
+    def log_cdf(z):
+        return log_sf(-np.asarray(z, dtype=float))
+
+    return log_pdf, log_sf, log_cdf
+
+
 _FAMILIES = {"norm": _normal, "t": _student, "lognorm": _lognormal, "levy": _levy,
-             "skewnorm": _skew_normal}
+             "levy_l": _reflected_levy, "laplace": _laplace, "skewnorm": _skew_normal}
 
 
 def log_pdf_sf_cdf(q):
     """``(logpdf, logsf, logcdf)`` of the frozen law ``q`` as fast vectorized functions of ``x``.
 
-    The closed forms for the normal, Student-t, lognormal, Levy and skew-normal families; the
-    law's own methods otherwise. Where a closed-form tail underflows (``-inf`` strictly inside
-    the support) the value is recomputed by :func:`goodhart.tails.log_sf` or
-    :func:`goodhart.tails.log_cdf`.
+    The closed forms for the normal, Student-t, lognormal, Levy (both sides), Laplace and
+    skew-normal families; the law's own methods otherwise. Where a tail underflows (``-inf``
+    or NaN strictly inside the support: ``halfnorm().logsf(40)``, ``gumbel_r().logsf(800)``)
+    the value is recomputed from the density by :func:`goodhart.tails.log_sf` or
+    :func:`goodhart.tails.log_cdf`, unless the density underflows there too.
     """
     name, shapes, loc, scale = tails.standard_form(q)
-    if name not in _FAMILIES:
-        return q.logpdf, q.logsf, q.logcdf
-    standard_pdf, standard_sf, standard_cdf = _FAMILIES[name](shapes)
-    log_scale = np.log(scale)
     lower, upper = q.support()
+    if name in _FAMILIES:
+        standard_pdf, standard_sf, standard_cdf = _FAMILIES[name](shapes)
+        log_scale = np.log(scale)
 
-    def log_pdf(x):
-        return standard_pdf((np.asarray(x, dtype=float) - loc) / scale) - log_scale
+        def log_pdf(x):
+            return standard_pdf((np.asarray(x, dtype=float) - loc) / scale) - log_scale
 
-    def rescued(standard, accurate):
+        def standard(law_tail):
+            return lambda x: law_tail((np.asarray(x, dtype=float) - loc) / scale)
+
+        own_sf, own_cdf = standard(standard_sf), standard(standard_cdf)
+    else:
+        log_pdf, own_sf, own_cdf = q.logpdf, q.logsf, q.logcdf
+
+    def rescued(own, accurate):
         def log_tail(x):
             x = np.asarray(x, dtype=float)
-            out = standard((x - loc) / scale)
-            lost = (out == -np.inf) & (x > lower) & (x < upper)
-            if np.any(lost):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                out = np.asarray(own(x), dtype=float)
+            lost = ~(out > -np.inf) & (x > lower) & (x < upper)
+            if np.any(lost):  # where the density underflows too, nothing is known: -inf
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    lost = lost & (np.asarray(log_pdf(x)) > -np.inf)
                 out = np.array(out, dtype=float)
                 out[lost] = accurate(q, x[lost])
             return out
 
         return log_tail
 
-    return log_pdf, rescued(standard_sf, tails.log_sf), rescued(standard_cdf, tails.log_cdf)
+    return log_pdf, rescued(own_sf, tails.log_sf), rescued(own_cdf, tails.log_cdf)
 
 
 # Quantile levels that mark the body and both tails of a law (the engine's landmarks).
