@@ -247,3 +247,10 @@ def test_results_keep_the_broadcast_shape():
     p = remedies.three_knob(utility=N, error=T3, kl=[[0.1], [1.0]], severity=[2.0, 20.0, 200.0])
     assert p.proxy.shape == (2, 3) and p.kl.shape == (2, 3)
     assert np.all(p.proxy[1] > p.proxy[0])  # more budget, more reward
+
+
+def test_bounded_objective_refuses_a_threshold_where_the_body_is_empty():
+    """Far left of a Student-t the tail mass P(X > t) rounds to 1: the Bernoulli KL of the
+    blocks had no body and raised a ValueError about an internal argument (log_p)."""
+    with pytest.raises(ValueError, match=r"^t: P\(X > t\) rounds to 1"):
+        remedies.bounded_objective(utility=stats.norm(), error=stats.t(3), beta=0.1, t=-5.3e102)
