@@ -127,8 +127,8 @@ _LAGUERRE = [np.polynomial.laguerre.laggauss(n) for n in (40, 60)]
 def _log_tail_by_laguerre(q, t, sign):
     """``log int_0^inf f(t + sign r) dr`` at many ``t`` at once, and where it can be trusted.
 
-    With ``r = w / h``, ``h`` the density's outward decay rate at ``t``, the integral is
-    ``f(t) / h`` times ``int_0^inf e^-w [f(t + sign w / h) e^w / f(t)] dw``, whose bracket is
+    With ``r = c w``, ``c`` the density's outward decay scale at ``t``, the integral is
+    ``c f(t)`` times ``int_0^inf e^-w [f(t + sign c w) e^w / f(t)] dw``, whose bracket is
     nearly flat for a smooth tail: Gauss-Laguerre in ``w``. A value is *good* where the 40- and
     60-node rules agree to 1e-13 (relative to ``max(1, |log P|)``); elsewhere (a kink or an end
     of the support among the nodes, a density rising outwards) it is not to be used.
@@ -141,16 +141,15 @@ def _log_tail_by_laguerre(q, t, sign):
     t = np.asarray(t, dtype=float)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         log_f = np.asarray(q.logpdf(t), dtype=float)
-        step = 1e-6 * np.maximum(1.0, np.abs(t))
-        hazard = -(np.asarray(q.logpdf(t + sign * step), dtype=float) - log_f) / step
+        scale = _density_scale(q, t, sign)
         sums = []
         for nodes, weights in _LAGUERRE:
-            s = t[..., None] + sign * nodes / hazard[..., None]
+            s = t[..., None] + sign * nodes * scale[..., None]
             shape = np.asarray(q.logpdf(s), dtype=float) - log_f[..., None] + nodes
             sums.append(np.log(np.exp(shape) @ weights))
-        out = log_f - np.log(hazard) + sums[1]
+        out = log_f + np.log(scale) + sums[1]
         good = np.abs(sums[1] - sums[0]) <= 1e-13 * np.maximum(1.0, np.abs(out))
-    return out, good & np.isfinite(out) & (hazard > 0) & np.isfinite(hazard)
+    return out, good & np.isfinite(out)
 
 
 def _log_tail_by_density(q, t, sign):
@@ -179,7 +178,7 @@ def _log_tail_by_quad(q, t, sign):
             f"log P(X {side} {t:g}) cannot be computed for the {q.dist.name} law: "
             "scipy's log tail and log density both underflow there"
         )
-    scale = _density_scale(q, t, sign)
+    scale = float(_density_scale(q, t, sign))
     if scale < 1e-8 * abs(t):
         # A light tail far out (the normal's scale is 1/t): t + scale * r no longer resolves
         # r, so quad would see a staircase. Laplace's first order instead,
@@ -203,11 +202,14 @@ def _log_tail_by_quad(q, t, sign):
 
 
 def _density_scale(q, t, sign):
-    """The distance over which the density falls by ``e`` from ``t`` (outwards), roughly."""
-    step = 1e-6 * max(1.0, abs(t))
+    """The distance over which the density falls by ``e`` from each ``t`` (outwards), roughly;
+    ``1 + |t|`` where it does not fall."""
+    t = np.asarray(t, dtype=float)
+    step = 1e-6 * np.maximum(1.0, np.abs(t))
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        slope = (q.logpdf(t + sign * step) - q.logpdf(t)) / step  # outwards
-    return float(1.0 / -slope) if slope < 0 and np.isfinite(slope) else 1.0 + abs(t)
+        slope = (np.asarray(q.logpdf(t + sign * step)) - np.asarray(q.logpdf(t))) / step
+    falls = (slope < 0) & np.isfinite(slope)
+    return np.where(falls, -1.0 / np.where(falls, slope, -1.0), 1.0 + np.abs(t))
 
 
 def decay_rate(q, x):
@@ -321,7 +323,7 @@ def _mean_excess(q, t, sign):
     log_tail = log_sf(q, t) if sign > 0 else log_cdf(q, t)
     scale = np.exp(log_tail - log_f) if np.isfinite(log_f) else np.nan
     if not (np.isfinite(scale) and scale > 0):
-        scale = _density_scale(q, t, sign)
+        scale = float(_density_scale(q, t, sign))
     if scale < 1e-8 * abs(t):
         return scale
 
