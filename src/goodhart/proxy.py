@@ -100,7 +100,9 @@ _LOWER, _UPPER, _STEP = 15.0, 25.0, 0.25
 _OUTER_AGREEMENT = 1e-4  # largest |E[V]| change from halving the step at which it is accepted
 _MAX_N = 1e100  # the largest n best_of_n computes (its grid grows with log n)
 _EXTEND = 5.0  # how far the grid grows at an end that holds too much of the law
-_MASS_TOLERANCE = 1e-6  # largest allowed |total mass - 1| of the law of the maximum on the grid
+# largest |total mass - 1| of the law of the maximum on an accepted grid: on a smooth law it
+# is ~1e-11 there; where it is larger the rule has not converged, whatever the agreement says
+_MASS_TOLERANCE = 1e-8
 _END_TOLERANCE = 1e-9  # largest allowed share of that law at either end of the grid
 
 
@@ -480,9 +482,11 @@ class Proxy:
         """``E[V]`` and ``E[U]`` at the best of ``n >= 2`` draws: the outer trapezoid rule.
 
         The step starts at ``2 _STEP`` and is halved (every other node new) until the rule
-        agrees with the one of twice its step to ``_OUTER_AGREEMENT``. The trapezoid rule's
-        error falls like ``exp(-c / h)`` for these smooth, fast-decaying integrands, so halving
-        the step squares it: the accepted rule is good to about ``_OUTER_AGREEMENT^2``.
+        agrees with the one of twice its step to ``_OUTER_AGREEMENT`` and the law of the best
+        draw has mass 1 on the grid to ``_MASS_TOLERANCE``. The trapezoid rule's error falls
+        like ``exp(-c / h)`` for smooth, fast-decaying integrands, so halving the step squares
+        it: the accepted rule is good to about ``_OUTER_AGREEMENT^2``. A kink (in the law of U
+        or in a quantile of the map) makes the error fall like ``h^2`` only; the mass shows it.
         """
         # one grid for every n up to 10^12, so that a value does not depend on the others asked
         top = max(np.log(n.max()), np.log(1e12)) + _UPPER
@@ -504,27 +508,26 @@ class Proxy:
             nodes = {key: np.concatenate([nodes[key], new_nodes[key]])[order] for key in nodes}
             z = np.sort(new_z)
             previous = _law_of_the_best(n, nodes, step, infinite_error)
-        # each n keeps the first rule that agrees with the one before it, so that its value
-        # does not depend on the other n asked
+        # each n keeps the first rule that agrees with the one before it and holds the whole
+        # law of the best draw, so that its value does not depend on the other n asked
         utility, proxy = np.full(n.size, np.nan), np.full(n.size, np.nan)
         open_ = np.ones(n.size, dtype=bool)
         while open_.any():
             if step <= _STEP / 8:
-                raise ArithmeticError("best_of_n: the outer integral did not converge")
+                raise ArithmeticError(
+                    "best_of_n: the outer integral did not converge: the law of the best draw "
+                    f"has total mass {previous.total[open_].min():.9g} to "
+                    f"{previous.total[open_].max():.9g} on the finest grid (1 if resolved; a "
+                    "kink in the law of U or in a quantile function slows the rule)"
+                )
             middles = z[:-1] + step / 2
             z = _interleave(z, middles)
             new = self._outer_nodes(middles)
             nodes = {key: _interleave(nodes[key], new[key]) for key in nodes}
             step /= 2
             best = _law_of_the_best(n, nodes, step, infinite_error)
-            agree = open_ & (np.abs(best.utility - previous.utility) <= _OUTER_AGREEMENT)
-            unresolved = (np.abs(best.total - 1) > _MASS_TOLERANCE) | (best.ends > _END_TOLERANCE)
-            if np.any(agree & unresolved):
-                raise ArithmeticError(
-                    "the law of the best draw is not resolved on the grid: total mass "
-                    f"{best.total.min():.9g} to {best.total.max():.9g}, "
-                    f"largest end share {best.ends.max():.3g}"
-                )
+            resolved = (np.abs(best.total - 1) <= _MASS_TOLERANCE) & (best.ends <= _END_TOLERANCE)
+            agree = open_ & resolved & (np.abs(best.utility - previous.utility) <= _OUTER_AGREEMENT)
             utility[agree], proxy[agree] = best.utility[agree], best.proxy[agree]
             open_ &= ~agree
             previous = best
@@ -533,19 +536,34 @@ class Proxy:
     def _outer_nodes(self, z):
         """The outer rule's nodes at logit levels ``z``: ``u(z)`` and what the law needs there.
 
-        ``u`` is the comonotone quantile ``Q_V(p) + Q_X(p)``, ``p = expit(z)``, a smooth
-        increasing map over the range of U, shrunk about the medians by the ratio of
+        ``u`` is the comonotone quantile ``c(z) = Q_V(p) + Q_X(p)``, ``p = expit(z)``, a smooth
+        increasing map over the range of U, shrunk about the medians by the ratio ``r`` of
         interquartile ranges a sum of normals would have, so that logit ``F_U`` grows about
-        as fast as ``z``.
+        as fast as ``z``. Where U's support has a finite end the shrink gives way on both
+        sides, ``r(z) = 1 - (1 - r) sech(z / 2)``, so that ``u`` reaches the end (a constant
+        shrink stops short of it, and the law's mass beyond is lost); the map stays analytic
+        (a shrink switched at ``z = 0`` would make the rule's error algebraic) and increasing.
         """
         v, x = self._laws
         shrink = np.hypot(v.spread, x.spread) / (v.spread + x.spread)
         qv, qx = _quantile(v, z), _quantile(x, z)
         middle = v.middle + x.middle
-        u = middle + shrink * (qv + qx - middle)
-        # du/dz = shrink F Fbar (1/f_V + 1/f_X) at the two quantiles
-        log_du = np.log(shrink) - np.logaddexp(0, z) - np.logaddexp(0, -z)
+        offset = qv + qx - middle
+        # du/dz = r(z) c'(z) + r'(z) (c(z) - middle), both terms >= 0, with
+        # c'(z) = F Fbar (1/f_V + 1/f_X) at the two quantiles
+        if np.isfinite(self._lower_end) or np.isfinite(self._upper_end):
+            half = np.abs(z) / 2
+            sech = 2 * np.exp(-half) / (1 + np.exp(-2 * half))
+            ratio = 1 - (1 - shrink) * sech
+            slope = (1 - shrink) * sech * np.tanh(half) / 2 * np.abs(offset)  # r' (c - middle)
+        else:
+            ratio, slope = shrink, None
+        u = middle + ratio * offset
+        log_du = np.log(ratio) - np.logaddexp(0, z) - np.logaddexp(0, -z)
         log_du = log_du + np.logaddexp(-v.logpdf(qv), -x.logpdf(qx))
+        if slope is not None:
+            with np.errstate(divide="ignore"):
+                log_du = np.logaddexp(log_du, np.log(slope))
         values = self._integrals(
             u, ("tail", "density"), moments=("density",), rtol=_BEST_RTOL, share=_BEST_SHARE
         )
