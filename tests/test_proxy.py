@@ -324,6 +324,21 @@ def test_normal_pair_is_exact_up_to_the_reach():
         assert proxy.conditional_mean(t) == pytest.approx(mean, rel=1e-10)
 
 
+@pytest.mark.parametrize("s", [1e-3, 1e-4, 1e-6])
+def test_a_narrow_error_far_out_keeps_its_digits(s):
+    """X ~ N(0, s) beside V ~ N(0, 1) at t = 1000: the integrand's open end is 1/t wide, far
+    narrower than the laws' spread, and the engine must place its nodes there (mpmath)."""
+    proxy = Proxy(utility=stats.norm(), error=stats.norm(0, s))
+    t = 1000.0
+    with mp.workdps(40):
+        su = mp.sqrt(1 + mp.mpf(s) ** 2)
+        z = t / su
+        log_sf = float(mp.log(mp.ncdf(-z)))
+        mean = float(mp.npdf(z) / mp.ncdf(-z) / su)
+    assert proxy.logsf(t) == pytest.approx(log_sf, rel=1e-13)
+    assert proxy.conditional_mean(t) == pytest.approx(mean, rel=1e-10)
+
+
 def test_far_below_the_bulk_conditioning_does_nothing():
     v = stats.gamma(2.0, loc=-1.0)
     value = Proxy(utility=v, error=stats.norm()).conditional_mean(-60.0)

@@ -650,8 +650,8 @@ class Proxy:
         if "cdf" not in kernels:
             lo = np.maximum(lo, t - x.support()[1])
         hi = np.full_like(t, v.support()[1])
-        edges, values, log_peak = _breakpoints(v, x, t, mu, lo, hi, kernels)
-        pieces = _Pieces.between(edges, values, log_peak, t, v, x, mu)
+        edges, values, log_peak, decay = _breakpoints(v, x, t, mu, lo, hi, kernels)
+        pieces = _Pieces.between(edges, values, log_peak, decay, t, v, x, mu)
         scale = pieces.log_scale_of_rows
         underflow = ~np.all(np.isfinite(scale), axis=0)
         beyond = np.max(np.abs(np.where(np.isfinite(scale), scale, 0.0)), axis=0) > _LOG_REACH
@@ -791,12 +791,14 @@ class _Pieces:
     log_scale_of_rows: np.ndarray  # kernel k's integrand in row i is divided by exp([k, i])
 
     @classmethod
-    def between(cls, edges, values, log_peak, t, v, x, mu):
+    def between(cls, edges, values, log_peak, decay, t, v, x, mu):
         """The pieces between ``edges`` that carry mass, each mapped as its ends require.
 
         ``values`` is the log integrand at the edges (the largest over the kernels): a piece
         whose ends differ by more than ``_STEEP`` in it holds its mass near the larger end, and
-        is mapped like a support end towards that end.
+        is mapped like a support end towards that end. ``decay`` (a row's lower and upper
+        open end) is the length over which the integrand falls by a factor ``e`` there: an
+        open end's length is at most that, so that its mass does not sit in a sliver of ``w``.
         """
         a, b = edges[:, :-1], edges[:, 1:]
         t = t[:, None]
@@ -812,8 +814,10 @@ class _Pieces:
         anchor = np.where(kind > 0, a, b)
         with np.errstate(invalid="ignore"):
             width = v.spread + x.spread
+            open_end = np.where(kind == 1, decay[:, 1:], decay[:, :1])
             length = np.select(
-                [np.abs(kind) == 1, np.abs(kind) == 2], [width + 0.1 * np.abs(anchor), b - a], 0.0
+                [np.abs(kind) == 1, np.abs(kind) == 2],
+                [np.minimum(width + 0.1 * np.abs(anchor), open_end), b - a], 0.0,
             )
             lo, hi = np.where(kind == 0, a, 0.0), np.where(kind == 0, b, 1.0)
             # in V's probability: [F(a), F(b)] at the lower end, [Fbar(b), Fbar(a)] at the upper
@@ -955,7 +959,25 @@ def _breakpoints(v, x, t, mu, lo, hi, kernels):
         log_length = np.log(np.where(np.isfinite(length) & (length > 0), length, 1.0))
         log_peak = log_length + np.maximum(values[..., :-1], values[..., 1:])
     log_peak = np.where((length > 0) & ~np.isnan(log_peak), log_peak, -np.inf)
-    return edges, values.max(axis=0), log_peak
+    return edges, values.max(axis=0), log_peak, _decay_beyond(v, x, t[:, 0], edges, kernels)
+
+
+def _decay_beyond(v, x, t, edges, kernels):
+    """How far beyond each row's first and last finite edge the log integrand falls by 1.
+
+    A one-sided difference over ``h`` (1e-9 relative); where the integrand does not fall
+    there (or is not finite), ``inf``: the open end keeps its default length.
+    """
+    finite = np.where(np.isfinite(edges), edges, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row of no finite edge
+        ends = np.stack([np.nanmin(finite, axis=1), np.nanmax(finite, axis=1)], axis=1)
+    h = 1e-9 * np.maximum(1.0, np.abs(ends)) * np.array([-1.0, 1.0])
+    at = _log_integrand(v, x, ends, t[:, None], kernels).max(axis=0)
+    beyond = _log_integrand(v, x, ends + h, t[:, None], kernels).max(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drop = at - beyond
+        return np.where(np.isfinite(at) & (drop > 0), np.abs(h) / drop, np.inf)
 
 
 def _golden_peak(v, x, t, left, right, kernel, steps=20):
