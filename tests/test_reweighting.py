@@ -634,3 +634,10 @@ def test_upweighting_the_whole_support_far_left_has_the_exact_kl():
     result = upweight_tail(stats.norm(), -38.0, 0.5)
     assert abs(result.kl - float(exact)) < 1e-9 * float(exact)
     assert abs(result.mean - (-19.0131397333)) < 1e-9
+
+
+def test_a_threshold_whose_tail_mass_rounds_to_1_is_refused_by_name():
+    """At t = -1e160 the t(3) law has P(X > t) = 1 - 1e-481: the body below t has no mass in
+    double precision, and the Bernoulli KL raised about an internal argument (log_p)."""
+    with pytest.raises(ValueError, match=r"^t = -1e\+160: P\(X > t\) rounds to 1"):
+        upweight_tail(stats.t(3), -1e160, 0.5)

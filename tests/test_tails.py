@@ -47,6 +47,27 @@ def test_student_t3_tail_mean(t):
     assert tails.tail_mean(stats.t(3), t) == pytest.approx(expected, rel=1e-10)
 
 
+@pytest.mark.parametrize("t", [1e160, 1e200, 1e280])
+def test_student_t3_means_beyond_scipy_density_reach(t):
+    """Beyond |t| ~ 1.3e154 scipy's t density squares its argument and is -inf, and both
+    means were refused; the closed-form density reaches on: E[X | X > t] and, mirrored,
+    E[X | X <= -t] against int_t^inf x f = 3 sqrt3 / (pi (3 + t^2)) over the incomplete beta
+    tail, Fbar(t) = I_{3 / (3 + t^2)}(3/2, 1/2) / 2 (about 1.5 t)."""
+    with mp.workdps(40):
+        tt = mp.mpf(t)
+        tail = mp.betainc(mp.mpf(3) / 2, mp.mpf(1) / 2, 0, 3 / (3 + tt**2), regularized=True) / 2
+        expected = float(3 * mp.sqrt(3) / (mp.pi * (3 + tt**2)) / tail)
+    assert tails.tail_mean(stats.t(3), t) == pytest.approx(expected, rel=1e-10)
+    assert tails.body_mean(stats.t(3), -t) == pytest.approx(-expected, rel=1e-10)
+
+
+def test_a_tail_integral_past_the_largest_double_is_refused_by_name():
+    """At t = 1e300 the integral of the t(3) tail (scale t / 2) would run past 1.8e308, where
+    the integrand reads as 0 and the mean would come out short (1.25 t, not 1.5 t)."""
+    with pytest.raises(ValueError, match=r"^t = 1e\+300 is too far out for the t law"):
+        tails.tail_mean(stats.t(3), 1e300)
+
+
 def test_tail_mean_below_support_is_the_mean():
     q = stats.pareto(2.0)
     assert tails.tail_mean(q, 0.5) == pytest.approx(2.0, rel=1e-14)

@@ -5,14 +5,15 @@ The proxy reward is ``U = X + V``, true utility ``V`` plus error ``X``; laws are
 shared modules. Each module imports only from the floors below it::
 
     5  report    remedies    dependence    mdp
-    4  best_of_n    bounded_reward    reweighting    rl    occupancy
-    3  proxy (the engine for U)    trees    regions    cli
-    2  tilting    divergences    _fast    diagnostics    results
+    4  best_of_n    bounded_reward    reweighting    rl    occupancy    cli
+    3  proxy (the engine for U)    trees    regions    diagnostics
+    2  tilting    divergences    _fast    results
     1  tails
     0  _checks (validation, used by all)    plotting    data
 
-(two calls go up, made when they run: ``Proxy.report`` into ``report``, and ``python -m
-goodhart.diagnostics`` into ``cli``).
+(three calls go up, made when they run: ``Proxy.report`` into ``report``, ``python -m
+goodhart.diagnostics`` into ``cli``, and the tails' quadratures into ``_fast``'s closed-form
+densities).
 
 * ``tails``: tail facts of one law, and the one heavy/light classification;
 * ``divergences``: Bernoulli, mixture and discrete KL, total variation;

@@ -2,14 +2,16 @@
 
 A frozen scipy law's ``logpdf`` and ``logsf`` spend most of their time, on large arrays, in
 generic argument handling (shifting, scaling, support masks, ``np.place``): 10 to 50 times the
-cost of the formula itself for the normal and Student-t laws. The engine of
-:mod:`goodhart.proxy` evaluates them on grids of 10^5 points and more, so for the normal,
-Student-t, lognormal and Levy families (the laws of the paper's experiments), the reflected
-Levy (whose far tail scipy computes as ``2 Phi(a) - 1``, losing digits), the Laplace (whose
-density scipy computes as ``log(exp(-|z|) / 2)``, underflowing at ``|z| > 745``) and the
-skew-normal (whose light tail scipy integrates one point at a time) it uses the closed forms
-below, built from ``scipy.special``; every other family uses its own methods, with its tails
-recomputed from its density where they underflow.
+cost of the formula itself for the normal and Student-t laws, and 100 microseconds a call on
+one point. The engine of :mod:`goodhart.proxy` evaluates them on grids of 10^5 points and
+more, and the tails' quadratures one point at a time, so for the normal, Student-t (whose
+far tail, where scipy's underflows, is a series), lognormal and Levy families (the laws of
+the paper's experiments), the exponential, Pareto and Gumbel families (the tails chapter's),
+the reflected Levy (whose far tail scipy computes as ``2 Phi(a) - 1``, losing digits), the
+Laplace (whose density scipy computes as ``log(exp(-|z|) / 2)``, underflowing at
+``|z| > 745``) and the skew-normal (whose light tail scipy integrates one point at a time) it
+uses the closed forms below, built from ``scipy.special``; every other family uses its own
+methods, with its tails recomputed from its density where they underflow.
 ``tests/test_fast.py`` checks each formula against scipy's own methods where those are accurate
 (1e-12 to 1e-13), and the skew-normal's tails, where scipy's are not, against mpmath.
 """
@@ -49,12 +51,32 @@ def _student(shapes):
                                 np.log1p(np.where(far, 0.0, z) ** 2 / df))
         return constant - (df + 1) / 2 * log_term
 
+    # Far out, where stdtr underflows: P(T > z) = I_x(a, b) / 2 with x = df / (df + z^2),
+    # a = df / 2, b = 1 / 2, and I_x(a, b) = x^a (1 - x)^b / (a B(a, b)) 2F1(a + b, 1; a + 1; x),
+    # whose series converges like x^k (60 terms are exact to rounding for x < 1/2).
+    a, b = df / 2, 0.5
+    series = np.cumprod(np.concatenate([[1.0], (a + b + np.arange(59)) / (a + 1 + np.arange(59))]))
+    log_front = -np.log(2 * a) - special.betaln(a, b)
+
+    def log_far_sf(z):
+        log_x = np.log(df) - 2 * np.log(z) - np.log1p(df / z**2)
+        x = np.exp(log_x)
+        sum_ = np.polynomial.polynomial.polyval(x, series)
+        return log_front + a * log_x + b * np.log1p(-x) + np.log(sum_)
+
     def log_sf(z):
-        with np.errstate(divide="ignore"):
-            return np.log(special.stdtr(df, -z))
+        z = np.asarray(z, dtype=float)
+        with np.errstate(divide="ignore", over="ignore"):
+            out = np.log(special.stdtr(df, -z))
+            far = (out < -690) & (z > 0) & (df / z**2 < 1.0)  # x < 1/2
+        if np.any(far):
+            out = np.array(out, dtype=float)
+            with np.errstate(over="ignore"):
+                out[far] = log_far_sf(z[far])
+        return out
 
     def log_cdf(z):
-        return log_sf(-z)
+        return log_sf(-np.asarray(z, dtype=float))
 
     return log_pdf, log_sf, log_cdf
 
@@ -168,18 +190,73 @@ def _laplace(shapes):
     return log_pdf, log_sf, log_cdf
 
 
+def _exponential(shapes):
+    def log_pdf(z):
+        z = np.asarray(z, dtype=float)
+        return np.where(z >= 0, -z, -np.inf)
+
+    def log_sf(z):
+        z = np.asarray(z, dtype=float)
+        return np.where(z > 0, -z, 0.0)
+
+    def log_cdf(z):
+        with np.errstate(divide="ignore"):
+            return tails.log1mexp(-np.maximum(np.asarray(z, dtype=float), 0.0))
+
+    return log_pdf, log_sf, log_cdf
+
+
+def _pareto(shapes):
+    (b,) = shapes
+
+    def log_pdf(z):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.asarray(z, dtype=float)
+            return np.where(z >= 1, np.log(b) - (b + 1) * np.log(z), -np.inf)
+
+    def log_sf(z):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -b * np.log(np.maximum(np.asarray(z, dtype=float), 1.0))
+
+    def log_cdf(z):
+        with np.errstate(divide="ignore"):
+            return tails.log1mexp(log_sf(z))
+
+    return log_pdf, log_sf, log_cdf
+
+
+def _gumbel(shapes):  # F(z) = exp(-e^-z)
+    def log_pdf(z):
+        z = np.asarray(z, dtype=float)
+        with np.errstate(over="ignore"):
+            return -z - np.exp(-z)
+
+    def log_sf(z):  # log(1 - exp(-e^-z)), which is -z to rounding once e^-z < 1e-300
+        z = np.asarray(z, dtype=float)
+        with np.errstate(over="ignore", divide="ignore"):
+            return np.where(z < 690, tails.log1mexp(-np.exp(-np.minimum(z, 690))), -z)
+
+    def log_cdf(z):
+        with np.errstate(over="ignore"):
+            return -np.exp(-np.asarray(z, dtype=float))
+
+    return log_pdf, log_sf, log_cdf
+
+
 _FAMILIES = {"norm": _normal, "t": _student, "lognorm": _lognormal, "levy": _levy,
-             "levy_l": _reflected_levy, "laplace": _laplace, "skewnorm": _skew_normal}
+             "levy_l": _reflected_levy, "laplace": _laplace, "skewnorm": _skew_normal,
+             "expon": _exponential, "pareto": _pareto, "gumbel_r": _gumbel}
 
 
 def log_pdf_sf_cdf(q):
     """``(logpdf, logsf, logcdf)`` of the frozen law ``q`` as fast vectorized functions of ``x``.
 
-    The closed forms for the normal, Student-t, lognormal, Levy (both sides), Laplace and
-    skew-normal families; the law's own methods otherwise. Where a tail underflows (``-inf``
-    or NaN strictly inside the support: ``halfnorm().logsf(40)``, ``gumbel_r().logsf(800)``)
-    the value is recomputed from the density by :func:`goodhart.tails.log_sf` or
-    :func:`goodhart.tails.log_cdf`, unless the density underflows there too.
+    The closed forms for the normal, Student-t, lognormal, Levy (both sides), Laplace,
+    skew-normal, exponential, Pareto and Gumbel families; the law's own methods otherwise.
+    Where a tail underflows (``-inf`` or NaN strictly inside the support:
+    ``halfnorm().logsf(40)``, ``gamma(2).logsf(800)``) the value is recomputed from the density
+    by :func:`goodhart.tails.log_sf` or :func:`goodhart.tails.log_cdf`, unless the density
+    underflows there too.
     """
     name, shapes, loc, scale = tails.standard_form(q)
     lower, upper = q.support()

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, optimize, stats
 
-from goodhart import _checks, tails
+from goodhart import _checks, _fast, tails
 
 MIN_SAMPLES = 100
 """Fewest samples the tests and the report accept (the Hill range ``n^0.1..n^0.5`` has 9 k)."""
@@ -349,6 +349,7 @@ def hill_functional(dist, tail_fraction, *, centred=True):
     _, shapes, loc, scale = tails.standard_form(dist)
     dist = dist.dist(*shapes) if centred else dist.dist(*shapes, loc=loc / scale)
     shift = float(dist.mean()) if centred else 0.0
+    _, log_sf, _ = _fast.log_pdf_sf_cdf(dist)  # quad calls it one point at a time
 
     def one(p):
         u = float(dist.isf(p)) - shift
@@ -361,7 +362,7 @@ def hill_functional(dist, tail_fraction, *, centred=True):
 
         def ratio(s):
             with np.errstate(over="ignore", divide="ignore"):  # Fbar = 0 where u e^s = inf
-                return np.exp(dist.logsf(shift + u * np.exp(s)) - log_sf_u)
+                return np.exp(log_sf(shift + u * np.exp(s)) - log_sf_u)
 
         value, _ = integrate.quad(ratio, 0.0, np.inf, epsabs=0.0, epsrel=1e-10, limit=200)
         return value
@@ -553,9 +554,9 @@ def _trend_spacings(top, k):
     return _log_spacings(top, k) * np.arange(1, k + 1)
 
 
-def _bend_spacings(ordered):
-    m = ordered.shape[-1] // 2
-    head = ordered[..., : m + 1]
+def _bend_spacings(head):
+    """``i (x_(i) - x_(i+1))``, ``i = 1..m``, of the ``m + 1`` largest values, largest first."""
+    m = head.shape[-1] - 1
     return (head[..., :-1] - head[..., 1:]) * np.arange(1, m + 1)
 
 
@@ -575,7 +576,7 @@ def _bend(tail):
     n = tail.sorted.size
     k, m = int(np.floor(n**0.5)), n // 2
     ratio, below, above = _ratio_test(
-        _bend_spacings(tail.sorted), k, m, f"top {m + 1} values (the upper half)"
+        _bend_spacings(tail.sorted[: m + 1]), k, m, f"top {m + 1} values (the upper half)"
     )
     return MeanExcessTest(float(ratio), k, m, float(below), float(above))
 
@@ -1270,17 +1271,23 @@ def hill_power(*, null, alternative, n, replicates=400, size=LEVEL, rng=None):
     )
 
 
-def _sorted_rows(draws):
-    """Rows rescaled (each by its own power of two), sorted largest first, and their means."""
+def _sorted_rows(draws, keep):
+    """The ``keep`` largest values of each row, largest first, and the rows' means.
+
+    Each row is rescaled by its own power of two (exactly). A partition finds the ``keep``
+    largest, and only they are sorted: the tests read the upper half at most.
+    """
     scale = np.frexp(np.max(np.abs(draws), axis=1, keepdims=True))[1]
     z = np.ldexp(draws, -scale)
-    ordered = -np.sort(-z, axis=1)
-    return ordered, z.mean(axis=1, keepdims=True)
+    cut = z.shape[1] - keep
+    top = np.partition(z, cut, axis=1)[:, cut:] if cut > 0 else z.copy()
+    top.sort(axis=1)
+    return top[:, ::-1], z.mean(axis=1, keepdims=True)
 
 
 def _hill_rows(draws, k):
-    ordered, mean = _sorted_rows(draws)
-    top = ordered[:, : k + 1] - mean
+    ordered, mean = _sorted_rows(draws, k + 1)
+    top = ordered - mean
     if np.any(top[:, -1] <= 0):
         raise ValueError(f"n: some samples have fewer than {k + 1} values above their mean")
     return _hill_from_top(top, np.array([k]))[:, 0]
@@ -1389,7 +1396,8 @@ class Calibration:
 def calibrate(dist, n, *, replicates=200, rng=None):
     """Draw ``replicates`` samples of size ``n`` from ``dist``: how often each reading comes out.
 
-    Vectorized over the replicates (one sort of an ``(replicates, n)`` array).
+    Vectorized over the replicates (one partition of an ``(replicates, n)`` array, and a sort of
+    its upper half).
 
     Parameters
     ----------
@@ -1417,7 +1425,7 @@ def calibrate(dist, n, *, replicates=200, rng=None):
     _checks.draws({"n": n, "replicates": replicates}, "draws")
     (stream,) = _checks.streams(rng, 1)
     draws = np.asarray(dist.rvs(size=(replicates, n), random_state=stream), dtype=float)
-    ordered, mean = _sorted_rows(draws)
+    ordered, mean = _sorted_rows(draws, n // 2 + 1)  # the upper half, which the bend reads
     j, k = _trend_sizes(n)
     top = ordered[:, : k + 1] - mean
     if np.any(top[:, -1] <= 0):

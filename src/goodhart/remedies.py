@@ -208,9 +208,6 @@ def bounded_objective(*, utility, error, beta, t):
     beta_f = beta_b.ravel()
     args = (np.asarray(blocks.log_tail, float), np.asarray(blocks.body_mean, float),
             np.asarray(blocks.tail_mean, float))
-    if np.any(args[0] >= 0):
-        raise ValueError("t: P(X > t) rounds to 1 there (no body block to move mass from); "
-                         "take a t inside the body of the error's law")
 
     def curve(lam, log_tail, body, tail):
         mass = expit(_logit(log_tail) + lam * (tail - body))

@@ -198,7 +198,14 @@ def upweight_tail(q, t, mass=None, *, mean=None, kl=None):
             f"t = {bad:g} must lie inside the support ({lo:g}, {hi:g}) so both blocks have mass"
         )
     t_b, target_b = np.broadcast_arrays(t, target)
-    return _solve(q, kind, t_b, target_b, *_blocks(q, t_b))
+    blocks = _blocks(q, t_b)
+    if np.any(blocks[0] == 0):  # far in the lower tail: the body's mass is below rounding
+        bad = float(t_b[blocks[0] == 0].flat[0])
+        raise ValueError(
+            f"t = {bad:g}: P(X > t) rounds to 1 there, so the body below t has no mass in "
+            "double precision"
+        )
+    return _solve(q, kind, t_b, target_b, *blocks)
 
 
 def _target(mass, mean, kl):

@@ -170,8 +170,9 @@ def _log_tail_by_quad(q, t, sign):
     The integrand is divided by ``f(t)`` and stretched by the density's own scale at ``t`` so
     that ``quad`` sees a bump of width about one.
     """
+    log_pdf = _quadrature_log_pdf(q)
     with np.errstate(over="ignore"):
-        log_f = float(q.logpdf(t))
+        log_f = float(log_pdf(t))
     if not np.isfinite(log_f):
         side = ">" if sign > 0 else "<="
         raise ValueError(
@@ -193,12 +194,32 @@ def _log_tail_by_quad(q, t, sign):
                 f"the {q.dist.name} law: its log density does not fall outwards there"
             )
         return log_f - np.log(rate)
+    _within_reach(q, t, scale)
     value, _ = integrate.quad(  # rounding of the integrand: about eps |log f(t)|
-        lambda r: np.exp(q.logpdf(t + sign * scale * r) - log_f),
+        lambda r: np.exp(log_pdf(t + sign * scale * r) - log_f),
         0.0, np.inf, epsabs=0.0, epsrel=max(1e-12, 64 * np.finfo(float).eps * abs(log_f)),
         limit=400,
     )
     return log_f + np.log(scale * value)
+
+
+def _within_reach(q, t, scale):
+    """Refuse a tail integral whose stretch, ``10^20`` of its own scales, overflows a double
+    (beyond it the integrand would read as 0, and the result come out silently short)."""
+    if not np.isfinite(abs(t) + 1e20 * scale):
+        raise ValueError(
+            f"t = {t:g} is too far out for the {q.dist.name} law: the integral beyond it "
+            "reaches past the largest double"
+        )
+
+
+def _quadrature_log_pdf(q):
+    """``q``'s log density for ``quad``, which calls it one point at a time: the closed form
+    where :mod:`goodhart._fast` has one (scipy's generic method costs ~100 microseconds a
+    call, the formula a tenth of that), ``q.logpdf`` otherwise."""
+    from goodhart import _fast  # a floor up (it builds on this module), called when it runs
+
+    return _fast.log_pdf_sf_cdf(q)[0]
 
 
 def _density_scale(q, t, sign):
@@ -318,18 +339,20 @@ def _mean_excess(q, t, sign):
     that scale is below ``1e-8 |t|`` (a light tail far out: the normal at ``t = 10^155``) the
     excess is that scale itself to first order, and ``t`` plus it is exact to rounding.
     """
+    log_pdf = _quadrature_log_pdf(q)
     with np.errstate(over="ignore"):
-        log_f = float(q.logpdf(t))
+        log_f = float(log_pdf(t))
     log_tail = log_sf(q, t) if sign > 0 else log_cdf(q, t)
     scale = np.exp(log_tail - log_f) if np.isfinite(log_f) else np.nan
     if not (np.isfinite(scale) and scale > 0):
         scale = float(_density_scale(q, t, sign))
     if scale < 1e-8 * abs(t):
         return scale
+    _within_reach(q, t, scale)
 
     def weight(r):
         with np.errstate(over="ignore", invalid="ignore"):
-            return np.exp(q.logpdf(t + sign * scale * r) - log_f)
+            return np.exp(log_pdf(t + sign * scale * r) - log_f)
 
     # The weight's rounding is about eps |log f(t)| (a difference of two large log densities):
     # ask quad for no more than that (1e-8 for the normal at t = 10^4), not for 1e-12.
