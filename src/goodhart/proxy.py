@@ -486,7 +486,8 @@ class Proxy:
         draw has mass 1 on the grid to ``_MASS_TOLERANCE``. The trapezoid rule's error falls
         like ``exp(-c / h)`` for smooth, fast-decaying integrands, so halving the step squares
         it: the accepted rule is good to about ``_OUTER_AGREEMENT^2``. A kink (in the law of U
-        or in a quantile of the map) makes the error fall like ``h^2`` only; the mass shows it.
+        or in a quantile of the map) makes the error fall like ``h^2`` only; the mass shows it,
+        and where its fall cannot reach the tolerance by the finest step the rule is refused.
         """
         # one grid for every n up to 10^12, so that a value does not depend on the others asked
         top = max(np.log(n.max()), np.log(1e12)) + _UPPER
@@ -512,13 +513,22 @@ class Proxy:
         # law of the best draw, so that its value does not depend on the other n asked
         utility, proxy = np.full(n.size, np.nan), np.full(n.size, np.nan)
         open_ = np.ones(n.size, dtype=bool)
+        # the miss |mass - 1| of each n on the grids before; a kink makes it fall like a power
+        # of the step, and where two halvings in a row each cut it less than 8 times (slower
+        # than step^3) the finest step cannot bring it under the tolerance: refuse then
+        misses = [np.full(n.size, np.inf)] * 2 + [np.abs(previous.total - 1)]
         while open_.any():
-            if step <= _STEP / 8:
+            miss = misses[-1]
+            slow = np.all([misses[i] < 8 * misses[i + 1] for i in (-3, -2)], axis=0)
+            left = round(np.log2(step / (_STEP / 8)))  # the halvings before the finest step
+            hopeless = open_ & slow & (miss / 8.0**left > _MASS_TOLERANCE)
+            if step <= _STEP / 8 or hopeless.any():
                 raise ArithmeticError(
                     "best_of_n: the outer integral did not converge: the law of the best draw "
                     f"has total mass {previous.total[open_].min():.9g} to "
-                    f"{previous.total[open_].max():.9g} on the finest grid (1 if resolved; a "
-                    "kink in the law of U or in a quantile function slows the rule)"
+                    f"{previous.total[open_].max():.9g} on the grid of step {step:g} (1 if "
+                    "resolved; a kink in the law of U or in a quantile function slows the "
+                    f"rule{', too much for the finest step' if step > _STEP / 8 else ''})"
                 )
             middles = z[:-1] + step / 2
             z = _interleave(z, middles)
@@ -531,6 +541,7 @@ class Proxy:
             utility[agree], proxy[agree] = best.utility[agree], best.proxy[agree]
             open_ &= ~agree
             previous = best
+            misses.append(np.abs(best.total - 1))
         return utility, proxy
 
     def _outer_nodes(self, z):
