@@ -498,8 +498,10 @@ def policy_from_logits(tree, logits):
 
 
 def _softmax(logits):
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    out = logits - logits.max(axis=1, keepdims=True)
+    np.exp(out, out=out)  # in place: the training loops call this on 10^5 logits every step
+    out /= out.sum(axis=1, keepdims=True)
+    return out
 
 
 def _reach(tree, policy):
