@@ -45,6 +45,17 @@ def test_frontier_has_two_panels_a_dot_at_each_optimum_and_a_log_proxy_axis():
         "heavy error", "light error", r"base $\mathbb{E}[V]$"]
 
 
+def test_frontier_legend_starts_right_of_the_kl_target():
+    """In the chapter the legend's default place was the upper left, where the KL target's
+    line crossed its labels: it is now anchored right of that line."""
+    optima = {"heavy": _optimum(KL, -1.0), "light": _optimum(KL, 1.0)}
+    fig = figures.frontier(optima, optima, base_utility=0.15, kl_target=2.0)
+    ax_v = fig.axes[0]
+    fig.canvas.draw()
+    anchor = ax_v.get_legend().get_bbox_to_anchor()
+    assert anchor.x0 > ax_v.transData.transform((2.0, 0.0))[0]
+
+
 def test_training_has_four_panels_a_curve_each_run_solid_for_exact():
     history = {key: np.linspace(1, 2, 5) for key in ("proxy", "kl", "utility", "share")}
     runs = {(name, est): history for name in ("heavy", "light")

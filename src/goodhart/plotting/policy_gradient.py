@@ -78,7 +78,9 @@ def frontier(optima, best, base_utility, kl_target):
         ax.set_xlabel("KL of the optimum (nats)")
     ax_v.set(ylabel=r"true utility $\mathbb{E}[V]$")
     ax_u.set(ylabel=r"proxy reward $\mathbb{E}[U]$", yscale="log")
-    ax_v.legend()
+    # the legend starts right of the KL target's line, which would cross its labels
+    line_at = ax_v.transAxes.inverted().transform(ax_v.transData.transform((kl_target, 0)))[0]
+    ax_v.legend(loc="upper left", bbox_to_anchor=(line_at + 0.02, 1.0))
     return fig
 
 
