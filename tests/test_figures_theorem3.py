@@ -24,6 +24,16 @@ def test_policies_draws_every_edge_and_every_leaf_of_each_tree():
     assert [t.get_color() for t in leaves] == ["k", "k", "k", COLORS["error"]]
 
 
+def test_a_rare_branch_is_labelled_with_its_digit_not_as_zero():
+    """The chapter's rare branch (the one to R = 46) has probability 0.0023 under the base
+    policy: two decimals wrote it 0.00 and its sibling 1.00."""
+    policy = np.array([[0.4, 0.6], [0.9977, 0.0023], [0.5, 0.5]])
+    fig = theorem3.policies({"base": (policy, [0.4 * 0.9977, 0.4 * 0.0023, 0.3, 0.3])},
+                            np.array([0.0, 46.0, 1.0, 2.0]), 10.0)
+    edges = [t.get_text() for t in fig.axes[0].texts if not t.get_text().startswith("R=")]
+    assert edges == ["0.40", "0.60", "0.998", "0.002", "0.50", "0.50"]
+
+
 def test_tail_is_log_log_over_the_grid():
     r = np.geomspace(1, 100, 5)
     fig = theorem3.tail(r, 1 / r, [1.0, 10.0], [1.0, 0.1])

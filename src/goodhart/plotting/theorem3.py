@@ -42,7 +42,7 @@ def policies(panels, returns, threshold):
             ax.plot([x0, x1], [-level, -level - 1], color=COLORS["proxy"], ls="-",
                     lw=0.5 + 7 * policy[s, a], solid_capstyle="round")
             ax.text((x0 + x1) / 2 + 0.02 * (2 * a - 1), -level - 0.5,
-                    f"{policy[s, a]:.2f}", ha=["right", "left"][a], va="center")
+                    _probability(policy[s, a]), ha=["right", "left"][a], va="center")
         for j, (r, p) in enumerate(zip(returns, leaf_p, strict=True)):
             colour = COLORS["error"] if r > threshold else "k"
             ax.text((j + 0.5) / len(returns), -depth - 0.15, f"R={r:.2f}\np={p:.2g}",
@@ -50,6 +50,14 @@ def policies(panels, returns, threshold):
         ax.set(title=title, xlim=(0, 1), ylim=(-depth - 1.1, 0.1))
         ax.axis("off")
     return fig
+
+
+def _probability(p):
+    """Two decimals, or as many as show ``p`` or ``1 - p`` to one digit: a rare branch reads
+    0.002 and its sibling 0.998, not 0.00 and 1.00."""
+    smaller = min(p, 1 - p)
+    decimals = 2 if smaller <= 0 else max(2, -int(np.floor(np.log10(smaller))))
+    return f"{p:.{decimals}f}"
 
 
 def tail(r, continuous, values, tree_sf):
