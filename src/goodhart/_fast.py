@@ -215,8 +215,9 @@ def _pareto(shapes):
             return np.where(z >= 1, np.log(b) - (b + 1) * np.log(z), -np.inf)
 
     def log_sf(z):
+        z = np.asarray(z, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return -b * np.log(np.maximum(np.asarray(z, dtype=float), 1.0))
+            return np.where(z > 1, -b * np.log(np.maximum(z, 1.0)), 0.0)
 
     def log_cdf(z):
         with np.errstate(divide="ignore"):
@@ -226,10 +227,10 @@ def _pareto(shapes):
 
 
 def _gumbel(shapes):  # F(z) = exp(-e^-z)
-    def log_pdf(z):
+    def log_pdf(z):  # -inf far left, where -z - e^-z would be inf - inf at z = -inf
         z = np.asarray(z, dtype=float)
-        with np.errstate(over="ignore"):
-            return -z - np.exp(-z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.where(z > -np.inf, -z - np.exp(-z), -np.inf)
 
     def log_sf(z):  # log(1 - exp(-e^-z)), which is -z to rounding once e^-z < 1e-300
         z = np.asarray(z, dtype=float)
