@@ -214,10 +214,8 @@ def _pareto(shapes):
             z = np.asarray(z, dtype=float)
             return np.where(z >= 1, np.log(b) - (b + 1) * np.log(z), -np.inf)
 
-    def log_sf(z):
-        z = np.asarray(z, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(z > 1, -b * np.log(np.maximum(z, 1.0)), 0.0)
+    def log_sf(z):  # 0 left of the support (below 1)
+        return -b * np.log(np.maximum(np.asarray(z, dtype=float), 1.0)) + 0.0
 
     def log_cdf(z):
         with np.errstate(divide="ignore"):
