@@ -56,12 +56,13 @@ unit: $(READY)
 nbval: $(READY)
 	$(PYTEST) -n $(JOBS) --dist loadfile $(NBVAL) $(NOTEBOOKS)
 
+# One page a worker at a time (tests/site/conftest.py), so that each loads it once a width.
 site: $(READY)
 	@command -v chromium > /dev/null || command -v chromium-browser > /dev/null || \
 	  command -v google-chrome > /dev/null || \
 	  echo "make test: no Chromium found (apt-get install chromium chromium-driver):" \
 	       "the browser test is SKIPPED; the HTML checks still run"
-	$(PYTEST) -n $(JOBS) --dist loadgroup tests/site
+	$(PYTEST) -n $(JOBS) tests/site
 
 # The scorecard reads the other chapters' glued results: it runs after them.
 EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \

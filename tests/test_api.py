@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from scipy import stats
@@ -525,10 +525,18 @@ NUMERIC = [
 FAR = [sign * 10.0**k for k in (10, 15, 30, 100, 160, 300) for sign in (1, -1)]
 
 
+# Counts valid up to a large bound that cost time in proportion: a random example between the
+# cap and the bound runs for real (rl.train: 0.14 ms a step, 14 s at 10^5 steps, 23 min at its
+# bound 10^7) along the same path as a small count, and is not drawn; above the bound it is.
+WORK_CAPS = {("goodhart.rl.train", "steps"): (1e3, 1e7)}
+
+
 @pytest.mark.parametrize(("name", "argument"), NUMERIC)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=st.floats(allow_nan=False, allow_infinity=False, width=64))
 def test_any_real_number_gives_a_named_value_error_or_a_clean_result(name, argument, value):
+    cap, bound = WORK_CAPS.get((name, argument), (np.inf, np.inf))
+    assume(not cap < value <= bound)
     assert_named_error_or_clean(name, argument, value)
 
 

@@ -72,12 +72,6 @@ def book_pages():
     return sorted(p.relative_to(SITE).as_posix() for p in (SITE / "book").glob("*.html"))
 
 
-def grouped_pages():
-    """The pages, each marked so that pytest-xdist (--dist loadgroup) keeps every browser test
-    of a page on one worker, which then loads the page once a width."""
-    return [pytest.param(page, marks=pytest.mark.xdist_group(page)) for page in book_pages()]
-
-
 # --- HTML checks (no browser) ----------------------------------------------------------------
 
 @functools.cache
@@ -443,7 +437,7 @@ def test_front_page_leads_to_the_introduction(browser, server):
 
 @needs_browser
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("page", grouped_pages())
+@pytest.mark.parametrize("page", book_pages())
 def test_page_renders(view, page, width):
     result = view(page, width)
     assert not result["console"], f"console errors on {page}: {result['console']}"
@@ -457,7 +451,7 @@ def test_page_renders(view, page, width):
 
 @needs_browser
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("page", grouped_pages())
+@pytest.mark.parametrize("page", book_pages())
 def test_nothing_is_wider_than_its_column(view, page, width):
     result = view(page, width)
     problems = list(result["wide"])
@@ -471,7 +465,7 @@ def test_nothing_is_wider_than_its_column(view, page, width):
 
 
 @needs_browser
-@pytest.mark.parametrize("page", grouped_pages())
+@pytest.mark.parametrize("page", book_pages())
 def test_visible_text_has_no_raw_labels_or_tex(view, page):
     """The rendered text, with the table of contents and every link's text."""
     problems = text_problems(view(page, DESKTOP)["text"])
@@ -519,9 +513,9 @@ def test_theorem_boxes_and_cross_references(browser, server):
 
 
 @needs_browser
-@pytest.mark.xdist_group("book/scorecard.html")
-def test_scorecard_status_column_is_in_view_on_a_phone(view):
-    result = view("book/scorecard.html", PHONE)
+@pytest.mark.parametrize("page", ["book/scorecard.html"])  # its scope: that page's (conftest)
+def test_scorecard_status_column_is_in_view_on_a_phone(view, page):
+    result = view(page, PHONE)
     assert result["pageOverflow"] <= 1, "the scorecard scrolls sideways on a phone"
     cells = result["statusCells"]
     assert cells, "no table with a status column on the scorecard"
@@ -533,7 +527,7 @@ def test_scorecard_status_column_is_in_view_on_a_phone(view):
 
 @needs_browser
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("page", grouped_pages())
+@pytest.mark.parametrize("page", book_pages())
 def test_screenshots(view, page, width):
     path = view(page, width)["screenshot"]
     assert path.stat().st_size > 10_000, f"{path} looks empty"
