@@ -170,7 +170,7 @@ def _log_tail_by_quad(q, t, sign):
     The integrand is divided by ``f(t)`` and stretched by the density's own scale at ``t`` so
     that ``quad`` sees a bump of width about one.
     """
-    log_pdf = _quadrature_log_pdf(q)
+    log_pdf = _quadrature_logs(q)[0]
     with np.errstate(over="ignore"):
         log_f = float(log_pdf(t))
     if not np.isfinite(log_f):
@@ -213,13 +213,13 @@ def _within_reach(q, t, scale):
         )
 
 
-def _quadrature_log_pdf(q):
-    """``q``'s log density for ``quad``, which calls it one point at a time: the closed form
-    where :mod:`goodhart._fast` has one (scipy's generic method costs ~100 microseconds a
-    call, the formula a tenth of that), ``q.logpdf`` otherwise."""
+def _quadrature_logs(q):
+    """``q``'s log density, log tail and log CDF for ``quad``, which calls them one point at a
+    time: the closed forms where :mod:`goodhart._fast` has them (scipy's generic methods cost
+    ~100 microseconds a call, the formulas a tenth of that), ``q``'s own methods otherwise."""
     from goodhart import _fast  # a floor up (it builds on this module), called when it runs
 
-    return _fast.log_pdf_sf_cdf(q)[0]
+    return _fast.log_pdf_sf_cdf(q)
 
 
 def _density_scale(q, t, sign):
@@ -339,7 +339,7 @@ def _mean_excess(q, t, sign):
     that scale is below ``1e-8 |t|`` (a light tail far out: the normal at ``t = 10^155``) the
     excess is that scale itself to first order, and ``t`` plus it is exact to rounding.
     """
-    log_pdf = _quadrature_log_pdf(q)
+    log_pdf = _quadrature_logs(q)[0]
     with np.errstate(over="ignore"):
         log_f = float(log_pdf(t))
     log_tail = log_sf(q, t) if sign > 0 else log_cdf(q, t)
@@ -410,7 +410,7 @@ def subexponential_ratio(q, x):
         shift = max(0.0, q.logpdf(xi / 2) + log_half - log_sf_x, log_corner)
 
         def integrand(y):
-            return np.exp(q.logpdf(y) + q.logsf(xi - y) - log_sf_x - shift)
+            return np.exp(log_pdf(y) + log_tail(xi - y) - log_sf_x - shift)
 
         # Geometric breakpoints from the median to x/2 resolve both the bulk near the median
         # and the far end near x/2, whatever the ratio of their scales.
@@ -436,6 +436,7 @@ def subexponential_ratio(q, x):
         log_ratio = shift + np.log(2.0 * body + np.exp(log_corner - shift))
         return np.inf if log_ratio > LOG_MAX else np.exp(log_ratio)
 
+    log_pdf, log_tail, _ = _quadrature_logs(q)
     with _checks.named("x"):
         return _checks.like(np.vectorize(one, otypes=[float])(x), x)
 
