@@ -1,9 +1,10 @@
 """The command line end to end: ``goodhart-diagnostics`` and ``python -m goodhart.diagnostics``.
 
-Each run is a subprocess on files written here, but for the thirty kinds of bad samples file,
-which run ``cli.main`` in this process (the same code, a second less each). A good file: exit
-0, the summary on stdout, nothing on stderr. A bad one: exit 1, one line on stderr, no
-traceback, and the directory (the samples file included) exactly as it was.
+Each run is on files written here: a subprocess for what only a process shows (the console
+script, help and usage errors, the umask, a closed pipe, the report written), ``cli.main`` in
+this process for the rest (the same code, a second less each). A good file: exit 0, the
+summary on stdout, nothing on stderr. A bad one: exit 1, one line on stderr, no traceback, and
+the directory (the samples file included) exactly as it was.
 """
 
 import json
@@ -36,16 +37,23 @@ def run(*args, cwd, module=True, umask=None):
     )
 
 
-def run_here(*args, cwd, monkeypatch, capsys):
-    """``cli.main`` in this process, in ``cwd``: the console script's code and its exit status,
-    without the second of interpreter start and imports each subprocess pays."""
-    monkeypatch.chdir(cwd)
-    try:
-        code = cli.main(list(map(str, args)))
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+@pytest.fixture
+def run_here(monkeypatch, capsys):
+    """``run_here(*args, cwd=)``: ``cli.main`` in this process, in ``cwd``. The console
+    script's code and exit status, without the second of interpreter start and imports a
+    subprocess pays; for what only a process shows (the entry point, the umask, a closed
+    pipe, usage errors) the tests run one."""
+
+    def run_main(*args, cwd):
+        monkeypatch.chdir(cwd)
+        try:
+            code = cli.main(list(map(str, args)))
+        except SystemExit as exit_:
+            code = exit_.code
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+    return run_main
 
 
 def snapshot(directory):
@@ -103,20 +111,20 @@ def test_console_script_writes_the_report(folder, values):
         ("quoted.csv", lambda v: "\n".join(f'"{exact(x)}"' for x in v) + "\n"),
     ],
 )
-def test_text_files_lose_no_value(tmp_path, values, name, content):
+def test_text_files_lose_no_value(tmp_path, values, name, content, run_here):
     """A byte-order mark used to cost the first value of a CSV."""
     (tmp_path / name).write_text(content(values), encoding="utf-8", newline="")
-    result = run(name, cwd=tmp_path)
+    result = run_here(name, cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert result.stdout == d.summary(values) + "\n"
 
 
-def test_utf16_npz_and_column_arrays(tmp_path, values):
+def test_utf16_npz_and_column_arrays(tmp_path, values, run_here):
     (tmp_path / "u16.txt").write_text("\n".join(map(exact, values)), encoding="utf-16")
     np.savez(tmp_path / "one.npz", rewards=values)
     np.save(tmp_path / "column.npy", values[:, None])
     for name in ("u16.txt", "one.npz", "column.npy"):
-        result = run(name, cwd=tmp_path)
+        result = run_here(name, cwd=tmp_path)
         assert result.returncode == 0 and result.stdout == d.summary(values) + "\n", name
 
 
@@ -150,7 +158,7 @@ def test_help_and_version(tmp_path):
 # Reliability regressions.
 
 
-def test_refuses_to_overwrite_the_samples_file(folder):
+def test_refuses_to_overwrite_the_samples_file(folder, run_here):
     """Issue: ``--out v.txt`` on the input v.txt exited 0 and replaced the samples by a PNG."""
     before = snapshot(folder)
     assert_refused(run("rewards.txt", "--out", "rewards.txt", cwd=folder),
@@ -158,7 +166,7 @@ def test_refuses_to_overwrite_the_samples_file(folder):
     os.symlink("rewards.txt", folder / "link.png")
     os.link(folder / "rewards.txt", folder / "hard.png")
     for name in ("link.png", "hard.png", "./rewards.txt", str(folder / "rewards.txt")):
-        assert_refused(run("rewards.txt", "--out", name, cwd=folder), "is the samples file")
+        assert_refused(run_here("rewards.txt", "--out", name, cwd=folder), "is the samples file")
     assert (folder / "rewards.txt").read_bytes() == before["rewards.txt"][1]
 
 
@@ -173,13 +181,13 @@ def test_refuses_to_overwrite_the_samples_file(folder):
         ("missing/report.png", "directory missing does not exist"),
     ],
 )
-def test_refuses_bad_outputs(folder, out, message):
+def test_refuses_bad_outputs(folder, out, message, run_here):
     (folder / "notes.png").write_text("my notes\n")
     (folder / "notes.txt").write_text("my notes\n")
     (folder / "empty.png").write_bytes(b"")
     (folder / "sub").mkdir()
     before = snapshot(folder)
-    assert_refused(run("rewards.npy", "--out", out, cwd=folder), message)
+    assert_refused(run_here("rewards.npy", "--out", out, cwd=folder), message)
     assert snapshot(folder) == before
 
 
@@ -315,14 +323,12 @@ def _npz_bytes():
 
 
 @pytest.mark.parametrize("case", BAD_FILES)
-def test_rejects_bad_input(tmp_path, case, monkeypatch, capsys):
+def test_rejects_bad_input(tmp_path, case, run_here):
     name, content, message = BAD_FILES[case]
     if content is not None:
         write(tmp_path / name, content)
     before = snapshot(tmp_path)
-    result = run_here(name, "--out", "report.png", cwd=tmp_path, monkeypatch=monkeypatch,
-                      capsys=capsys)
-    assert_refused(result, message)
+    assert_refused(run_here(name, "--out", "report.png", cwd=tmp_path), message)
     assert snapshot(tmp_path) == before
 
 
