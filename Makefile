@@ -23,6 +23,9 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
           --nbval-cell-timeout=120 --nbval-kernel-startup-timeout=180
 STRICT := -W -n --keep-going
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# Where no notebook is tested: nbval's import of nbformat costs each pytest process 1.7 s (its
+# JSON-schema checker builds an RFC 3987 grammar on import)
+NO_NBVAL := -p no:nbval
 
 .PHONY: book test lint unit nbval site execute pdf lock drift check-lock test-portability times \
         clean
@@ -48,8 +51,8 @@ lint: $(READY)
 
 # Unit, property and reference tests, and the doctests of the package, on every core.
 unit: $(READY)
-	MPLBACKEND=Agg $(PYTEST) -n $(JOBS) --hypothesis-profile=ci tests --ignore=tests/site \
-	  --doctest-modules src/goodhart
+	MPLBACKEND=Agg $(PYTEST) $(NO_NBVAL) -n $(JOBS) --hypothesis-profile=ci tests \
+	  --ignore=tests/site --doctest-modules src/goodhart
 
 # One notebook a worker (--dist loadfile keeps the cells of a notebook together and in order).
 # No MPLBACKEND here: the kernels must keep matplotlib's inline backend.
@@ -62,7 +65,7 @@ site: $(READY)
 	  command -v google-chrome > /dev/null || \
 	  echo "make test: no Chromium found (apt-get install chromium chromium-driver):" \
 	       "the browser test is SKIPPED; the HTML checks still run"
-	$(PYTEST) -n $(JOBS) tests/site
+	$(PYTEST) $(NO_NBVAL) -n $(JOBS) tests/site
 
 # The scorecard reads the other chapters' glued results: it runs after them.
 EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
