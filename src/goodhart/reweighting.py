@@ -35,10 +35,10 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import integrate, optimize, stats
+from scipy import integrate, optimize, special
 from scipy.optimize import elementwise
 
-from goodhart import _checks, tails
+from goodhart import _checks, _fast, tails
 from goodhart.divergences import bernoulli_kl
 from goodhart.proxy import Proxy
 
@@ -588,8 +588,9 @@ def upweight_proxy_gaussian(error, t, mass, *, utility_mean, utility_sd=1.0):
     values, inverse = np.unique(t_b, return_inverse=True)
     lo, hi = error.support()
     median = float(error.median())
+    log_pdf = _fast.log_pdf_sf_cdf(error)[0]  # quad calls it one point at a time
     base_utility = sum(
-        integrate.quad(lambda e: np.exp(error.logpdf(e)) * utility_mean(e), a, b,
+        integrate.quad(lambda e: np.exp(log_pdf(e)) * utility_mean(e), a, b,
                        epsabs=1e-14 * sd, epsrel=1e-11, limit=400)[0]
         for a, b in ((lo, median), (median, hi))
     )
@@ -598,7 +599,8 @@ def upweight_proxy_gaussian(error, t, mass, *, utility_mean, utility_sd=1.0):
     with warnings.catch_warnings():
         warnings.simplefilter("error", integrate.IntegrationWarning)
         try:
-            moments = np.array([_gaussian_blocks(error, ti, utility_mean, sd) for ti in values])
+            moments = np.array([_gaussian_blocks(error, log_pdf, ti, utility_mean, sd)
+                                for ti in values])
         except integrate.IntegrationWarning as warning:
             raise ValueError(f"t: the integrals of the two blocks do not converge at t = "
                              f"{values.min():g} .. {values.max():g} ({warning})") from None
@@ -622,8 +624,9 @@ def upweight_proxy_gaussian(error, t, mass, *, utility_mean, utility_sd=1.0):
     )
 
 
-def _gaussian_blocks(error, t, utility_mean, sd):
-    """``Q(U > t)``, ``E[V; U > t]`` and ``E[X; U > t]`` for ``V | X = e ~ N(g(e), sd^2)``."""
+def _gaussian_blocks(error, log_pdf, t, utility_mean, sd):
+    """``Q(U > t)``, ``E[V; U > t]`` and ``E[X; U > t]`` for ``V | X = e ~ N(g(e), sd^2)``,
+    with ``log_pdf`` the error's log density."""
     lo, hi = error.support()
     median = float(error.median())
     # geometric cuts on both sides of t resolve the normal kernel's edge below t and the
@@ -637,11 +640,10 @@ def _gaussian_blocks(error, t, utility_mean, sd):
     pieces = sorted(zip(edges[:-1], edges[1:], strict=True),
                     key=lambda ab: 0.0 if ab[0] <= t <= ab[1]
                     else min(abs(ab[0] - t), abs(ab[1] - t)))
-    normal = stats.norm()
 
     def over_error(f):
         def integrand(e):
-            return np.exp(error.logpdf(e)) * f(e)
+            return np.exp(log_pdf(e)) * f(e)
 
         def inverted(u, a):
             # (a, inf) as e = a / u on (0, 1]: polynomial tails are smooth near u = 0
@@ -660,6 +662,12 @@ def _gaussian_blocks(error, t, utility_mean, sd):
     def w(e):
         return (t - e - utility_mean(e)) / sd  # V > t - e in standard units of V | X = e
 
-    return (over_error(lambda e: normal.sf(w(e))),
-            over_error(lambda e: utility_mean(e) * normal.sf(w(e)) + sd * normal.pdf(w(e))),
-            over_error(lambda e: e * normal.sf(w(e))))
+    def sf(z):  # the standard normal's tail and density, without a frozen law's overhead
+        return special.ndtr(-z)
+
+    def pdf(z):
+        return np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+
+    return (over_error(lambda e: sf(w(e))),
+            over_error(lambda e: utility_mean(e) * sf(w(e)) + sd * pdf(w(e))),
+            over_error(lambda e: e * sf(w(e))))
