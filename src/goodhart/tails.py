@@ -407,7 +407,7 @@ def subexponential_ratio(q, x):
         if rounding > 1e-6:
             raise ValueError(f"x = {xi:g} is too far out: log P(X > x) = {log_sf_x:.4g}, and "
                              "the differences of such logs lose their digits to rounding")
-        shift = max(0.0, q.logpdf(xi / 2) + log_half - log_sf_x, log_corner)
+        shift = max(0.0, log_pdf(xi / 2) + log_half - log_sf_x, log_corner)
 
         def integrand(y):
             return np.exp(log_pdf(y) + log_tail(xi - y) - log_sf_x - shift)
