@@ -13,7 +13,7 @@ shared modules. Each module imports only from the floors below it::
 
 (three calls go up, made when they run: ``Proxy.report`` into ``report``, ``python -m
 goodhart.diagnostics`` into ``cli``, and the tails' quadratures into ``_fast``'s closed-form
-densities).
+densities and tails).
 
 * ``tails``: tail facts of one law, and the one heavy/light classification;
 * ``divergences``: Bernoulli, mixture and discrete KL, total variation;
