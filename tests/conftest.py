@@ -14,9 +14,12 @@ A test's own ``@settings(max_examples=...)`` still applies on top of the profile
 
 Matplotlib draws with the Agg backend, and every test starts with no open figure, so that no
 test sees another's figures (or the warning about too many open figures, an error here).
+
+``run_main`` runs a command line's ``main`` in this process, as its console script would.
 """
 
 import os
+import subprocess
 
 import matplotlib
 import pytest
@@ -43,3 +46,23 @@ def _no_open_figures():
     plt.close("all")
     yield
     plt.close("all")
+
+
+@pytest.fixture
+def run_main(monkeypatch, capsys):
+    """``run_main(main, *args, cwd=None)``: a command line's ``main(argv)`` in this process
+    (in ``cwd`` if given), as a ``CompletedProcess``: its exit status (argparse's too), stdout
+    and stderr. The same code as its console script, without the second of interpreter start
+    and imports a subprocess pays."""
+
+    def run(main, *args, cwd=None):
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        try:
+            code = main(list(map(str, args)))
+        except SystemExit as exit_:
+            code = exit_.code
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+    return run

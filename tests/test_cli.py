@@ -38,22 +38,10 @@ def run(*args, cwd, module=True, umask=None):
 
 
 @pytest.fixture
-def run_here(monkeypatch, capsys):
-    """``run_here(*args, cwd=)``: ``cli.main`` in this process, in ``cwd``. The console
-    script's code and exit status, without the second of interpreter start and imports a
-    subprocess pays; for what only a process shows (the entry point, the umask, a closed
-    pipe, usage errors) the tests run one."""
-
-    def run_main(*args, cwd):
-        monkeypatch.chdir(cwd)
-        try:
-            code = cli.main(list(map(str, args)))
-        except SystemExit as exit_:
-            code = exit_.code
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
-
-    return run_main
+def run_here(run_main):
+    """``run_here(*args, cwd=)``: ``cli.main`` in this process; for what only a process shows
+    (the entry point, the umask, a closed pipe, usage errors) the tests run one."""
+    return lambda *args, cwd: run_main(cli.main, *args, cwd=cwd)
 
 
 def snapshot(directory):
@@ -238,17 +226,16 @@ def test_broken_pipe_is_quiet(folder):
     assert b"Traceback" not in error and process.returncode == 1
 
 
-def test_nothing_is_left_when_the_write_fails(folder, monkeypatch, capsys):
+def test_nothing_is_left_when_the_write_fails(folder, monkeypatch, run_here):
     class Broken:
         def savefig(self, stream, **kwargs):
             stream.write(b"half a picture")
             raise OSError("disk full")
 
     monkeypatch.setattr(d, "report_figure", lambda *args: Broken())
-    monkeypatch.chdir(folder)
     before = snapshot(folder)
-    assert cli.main(["rewards.npy", "--out", "r.png"]) == 1
-    assert capsys.readouterr().err == "error: disk full\n"
+    result = run_here("rewards.npy", "--out", "r.png", cwd=folder)
+    assert result.returncode == 1 and result.stderr == "error: disk full\n"
     assert snapshot(folder) == before
 
 

@@ -357,17 +357,6 @@ def run(*args):
                           text=True, timeout=120, check=False)
 
 
-def run_here(*args, capsys):
-    """``report.main`` in this process: the command line's code and exit status, without the
-    second of interpreter start and imports each subprocess pays."""
-    try:
-        code = report.main(list(args))
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
-
-
 def test_console_script_is_declared():
     scripts = importlib.metadata.entry_points(group="console_scripts")
     assert scripts["goodhart-report"].value == "goodhart.report:main"
@@ -395,10 +384,10 @@ def test_command_line_prints_the_report_and_writes_the_figure(tmp_path):
     (["--utility", "norm", "--error", "t(3)", "--out", "figure.txt"], "ending in .png"),
     (["--utility", "norm", "--error", "t(3)", "--bogus"], "unrecognized arguments"),
 ])
-def test_command_line_refuses_bad_input_in_one_line(args, words, tmp_path, capsys):
+def test_command_line_refuses_bad_input_in_one_line(args, words, tmp_path, run_main):
     if "--out" in args:
         args = [*args[:-1], str(tmp_path / args[-1])]
-    done = run_here(*args, capsys=capsys)
+    done = run_main(report.main, *args)  # in this process: a second less each
     assert done.returncode == 1 and done.stdout == ""
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("goodhart-report: error: ")
