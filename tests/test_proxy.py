@@ -451,6 +451,34 @@ def test_isf_inverts_logsf_far_out():
     np.testing.assert_allclose(proxy.logsf(proxy.isf(q)), np.log(q), rtol=1e-10, atol=1e-11)
 
 
+@pytest.mark.parametrize("sd", [1.0, 1e-6])
+def test_far_out_no_piece_of_the_utility_bump_is_dropped(sd):
+    """P(U >= t) for V ~ N(0, sd), X ~ t_3 is X's own tail, 2 sqrt(3) / (pi t^3), to a
+    relative sd / t. Once the pieces were dropped against the largest upper estimate, which a
+    long piece past the bump overstates by e^60: from t = 1e146 (1e140 for sd = 1e-6) the
+    piece [-2.2e-5 sd, 0] (8.894e-6 of the mass) went, in every far threshold alike."""
+    proxy = Proxy(utility=stats.norm(0, sd), error=stats.t(3))
+    t = np.array([1e100, 1e139, 1e141, 1e146, 1e149])
+    with mp.workdps(30):  # the series of (2 phi - sin 2 phi) / (2 pi), phi = atan(sqrt3 / t)
+        expected = [float(mp.log(mp.mpf(2) * mp.sqrt(3) / (mp.pi * mp.mpf(y) ** 3)
+                                 * (1 - mp.mpf(9) / (5 * mp.mpf(y) ** 2)))) for y in t]
+    assert proxy.logsf(t) == pytest.approx(expected, rel=1e-14)
+
+
+def test_isf_stops_at_the_reach_of_the_engine():
+    """A Levy error's level at q is about 2 / (pi q^2): 6.4e149 at q = 1e-75, in reach, where
+    it is X's own level (mpmath, P(X >= x) = erf(1 / sqrt(2 x))) to 2e-12; at q = 1e-80 it
+    is 6.4e159, beyond the 1e150 where the engine stops (it returned 6.34e159, 0.4% off), and
+    at 1e-200 beyond the largest double (it raised ArithmeticError): both are refused by name."""
+    proxy = Proxy(utility=stats.norm(), error=stats.levy())
+    with mp.workdps(40):
+        level = float(1 / (2 * mp.erfinv(mp.mpf("1e-75")) ** 2))
+    assert float(proxy.isf(1e-75)) == pytest.approx(level, rel=1e-11)  # log P to 1e-12
+    for q in (1e-80, 1e-200):
+        with pytest.raises(ValueError, match=r"beyond 1e\+150, the engine's reach"):
+            proxy.isf(q)
+
+
 def test_isf_in_the_far_heavy_lower_tail_of_a_levy_error():
     """Near t ~ -1e12 Newton's steps stall on the integrals' noise (slope ~ 1/|t|): it raised
     ArithmeticError at q = 1 - 4.1e-7; the answer's P(U < t) is checked by quadrature of
@@ -532,3 +560,66 @@ def test_error_tails_that_scipy_underflows_are_integrated_not_dropped(error, sf,
     log_tail, mean = _mp_tail_and_mean(sf, t, peak, 1.0)
     assert float(proxy.logsf(t)) == pytest.approx(log_tail, rel=1e-10)
     assert float(proxy.conditional_mean(t)) == pytest.approx(mean, rel=1e-9)
+
+
+def _mp_normal_plus_gamma(a, loc, u):
+    """log f_U(u) and E[V | U = u] for V ~ N(0, 1), X ~ gamma(a, loc): mpmath, with
+    X = loc + y^(1/a), which takes the singularity y^(a - 1) of X's density out of the
+    integrand (f_X dx = e^(-x) dy / (a Gamma(a)))."""
+    with mp.workdps(30):
+        a, u = mp.mpf(a), mp.mpf(u)
+
+        def s(y):
+            return u - loc - y ** (1 / a)
+
+        def weight(y):
+            return mp.npdf(s(y)) * mp.exp(-(y ** (1 / a))) / (a * mp.gamma(a))
+
+        mass = mp.quad(weight, [0, 1, 2, mp.inf])
+        moment = mp.quad(lambda y: s(y) * weight(y), [0, 1, 2, mp.inf])
+        return float(mp.log(mass)), float(moment / mass)
+
+
+@pytest.mark.parametrize("a", [0.5, 0.2])
+@pytest.mark.parametrize("u", [-1.0, 0.3, 1.0, 3.0])
+def test_an_error_density_infinite_at_zero_is_resolved_at_every_scale(a, u):
+    """gamma(a < 1) has f_X(x) ~ x^(a - 1) at 0. Each evaluation once raised ArithmeticError
+    (a landmark 8e-7 from the end left the singularity's shoulder to a plain piece), and the
+    kernel's argument, taken as t minus a rounded s, lost the mass within an ulp of the end
+    (1e-8 of it for a = 1/2). The step from the end is now the argument itself."""
+    proxy = Proxy(utility=stats.norm(), error=stats.gamma(a))
+    log_density, given = _mp_normal_plus_gamma(a, 0.0, u)
+    assert float(proxy.logpdf(u)) == pytest.approx(log_density, rel=1e-13, abs=1e-14)
+    assert float(proxy.utility_given(u)) == pytest.approx(given, rel=1e-12, abs=1e-13)
+
+
+def test_two_singular_densities_make_an_exponential_proxy():
+    """gamma(1/2) + gamma(1/2) = Exp(1): the integrand x^(-1/2) (u - x)^(-1/2) is singular at
+    both ends of one piece (once a refusal, "the law of U underflows"). E[V | U = u] = u / 2,
+    so at the best of n, E[V] = H_n / 2 (the n-th harmonic number over 2)."""
+    proxy = Proxy(utility=stats.gamma(0.5), error=stats.gamma(0.5))
+    u = np.array([1e-8, 1e-3, 0.1, 1.0, 10.0, 100.0])
+    assert proxy.logpdf(u) == pytest.approx(-u, rel=1e-13, abs=1e-14)
+    assert proxy.logsf(u) == pytest.approx(-u, rel=1e-13, abs=1e-14)
+    n = np.array([2.0, 100.0, 1e6])
+    harmonic = np.array([float(mp.harmonic(int(k))) for k in n])
+    assert proxy.best_of_n(n).utility == pytest.approx(harmonic / 2, abs=1e-6)
+
+
+@pytest.mark.parametrize(("error", "reference"), [
+    (stats.gamma(0.5, loc=1.0), lambda u: _mp_normal_plus_gamma(0.5, 1.0, u)[0]),
+    (stats.beta(0.5, 0.5), lambda u: float(mp.log(mp.quad(  # X = sin^2 theta
+        lambda th: mp.npdf(u - mp.sin(th) ** 2) * 2 / mp.pi, [0, mp.pi / 4, mp.pi / 2])))),
+], ids=["gamma-loc-1", "beta-half-half"])
+def test_a_singular_density_at_a_nonzero_end_is_good_to_1e_7(error, reference):
+    """At an end e != 0 doubles space X's argument ulp(e) apart, and a y^(-1/2) singularity
+    has sqrt(ulp) of its mass within an ulp: the density is good to about 1e-8 there, as the
+    module says, with a RuntimeWarning where the rule sees it (it raised ArithmeticError or
+    ValueError before)."""
+    proxy = Proxy(utility=stats.norm(), error=error)
+    for u in (-1.0, 0.3, 1.0, 3.0):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = float(proxy.logpdf(u))
+        assert value == pytest.approx(reference(u), rel=1e-7)
+        assert all("converged only to a relative error" in str(w.message) for w in caught)

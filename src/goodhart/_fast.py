@@ -300,7 +300,10 @@ class FastLaw:
 
     It also keeps what the engine asks of the law again and again: its ``middle`` (median),
     ``spread`` (interquartile range) and ``landmarks`` (finite support ends, the median and
-    the quantiles at ``LEVELS`` on both sides).
+    the quantiles at ``LEVELS`` on both sides). Beside an end where the density is infinite
+    (``gamma(0.5)`` at 0) only the quartile is kept: the engine maps the piece from that end
+    to its first breakpoint so that every scale of the singularity is resolved, and a
+    breakpoint a hair from the end would leave the singularity's shoulder to a plain piece.
     """
 
     def __init__(self, q):
@@ -308,7 +311,12 @@ class FastLaw:
         self.logpdf, self.logsf, self.logcdf = log_pdf_sf_cdf(q)
         self.middle = float(q.median())
         self.spread = float(q.isf(0.25) - q.ppf(0.25))
-        points = np.concatenate([q.support(), q.ppf(LEVELS), q.isf(LEVELS), [self.middle]])
+        lower, upper = q.support()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            singular = [np.isfinite(end) and np.isposinf(self.logpdf(end))
+                        for end in (lower, upper)]
+        below, above = (LEVELS[-1:] if infinite else LEVELS for infinite in singular)
+        points = np.concatenate([[lower, upper], q.ppf(below), q.isf(above), [self.middle]])
         self.landmarks = np.unique(points[np.isfinite(points)])
 
     def __getattr__(self, name):
