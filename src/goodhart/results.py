@@ -701,7 +701,6 @@ def record(values: Mapping[str, object], *, digits: int = 6) -> dict[str, object
     {'thm1-status': 'extends', 'thm1-kl': 5.4e-11}
     """
     from IPython.display import Markdown
-    from myst_nb import glue
 
     if not isinstance(values, Mapping):
         raise ValueError(f"values must be a mapping of keys to values, not {type(values).__name__}")
@@ -711,7 +710,7 @@ def record(values: Mapping[str, object], *, digits: int = 6) -> dict[str, object
         if isinstance(value, tuple):
             value, own = value
         if isinstance(value, str):
-            glue(key, Markdown(value), display=False)
+            _glue(key, Markdown(value))
             glued[key] = value
             continue
         if isinstance(own, bool) or not (isinstance(own, int) and own > 0):
@@ -719,8 +718,27 @@ def record(values: Mapping[str, object], *, digits: int = 6) -> dict[str, object
         if not (isinstance(value, Real) and np.isfinite(value)):
             raise ValueError(f"values[{key!r}] must be text or a finite number, got {value!r}")
         glued[key] = float(f"{float(value):.{own}g}")
-        glue(key, glued[key], display=False)
+        _glue(key, glued[key])
     return glued
+
+
+# MyST-NB's mark of a glued value that is not displayed (myst_nb.ext.glue.GLUE_PREFIX)
+_GLUE_PREFIX = "application/papermill.record/"
+
+
+def _glue(key, value):
+    """``myst_nb.glue(key, value, display=False)``, written out.
+
+    Importing ``myst_nb.ext.glue`` imports nbformat, whose JSON-schema checker builds an
+    RFC 3987 grammar on import: 1.7 s of every chapter's run, for these three lines. The
+    output is MyST-NB's to the byte (nbval compares every chapter's glued outputs).
+    """
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display
+
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": key, "mime_prefix": _GLUE_PREFIX}
+    display({_GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
 def _status(row: Row, glued: Mapping) -> str:
