@@ -912,8 +912,8 @@ class _Pieces:
         half = 0.5 * (self.hi - self.lo)
         w = 0.5 * (self.hi + self.lo)[:, None] + half[:, None] * _NODES
         s, log_weight = w.copy(), np.zeros_like(w)
-        gap, dead = np.empty_like(w), np.zeros(w.shape, dtype=bool)
         size = np.abs(self.kind)
+        at_end = None  # code 2: which pieces, t - s there, and which nodes sit on the end
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             for code in (1, 2):
                 mapped = size == code
@@ -922,26 +922,28 @@ class _Pieces:
                     r, log_dr = wm / (1 - wm), -2 * np.log1p(-wm)
                     step = self.length[mapped, None] * (r if code == 1 else np.exp(-r))
                     step *= np.sign(self.kind[mapped, None])
-                    s[mapped] = self.anchor[mapped, None] + step
-                    at = np.where(np.isnan(self.end), t[self.row] - self.anchor, self.end)
-                    gap[mapped] = at[mapped, None] - step
-                    if code == 2:  # on X's support end (or, on a steep piece, the anchor)
-                        dead[mapped] = np.where(np.isnan(self.end[mapped, None]),
-                                                s[mapped] == self.anchor[mapped, None],
-                                                gap[mapped] == at[mapped, None])
+                    anchor = self.anchor[mapped, None]
+                    s[mapped] = anchor + step
                     log_length = np.log(self.length[mapped, None])
                     log_weight[mapped] = log_length + log_dr - (0.0 if code == 1 else r)
+                    if code == 2:  # on X's support end (or, on a steep piece, the anchor)
+                        end = self.end[mapped, None]
+                        steep = np.isnan(end)
+                        at = np.where(steep, t[self.row[mapped], None] - anchor, end)
+                        at_end = (mapped, at - step,
+                                  np.where(steep, s[mapped] == anchor, at - step == at))
             for code, quantile in ((3, v.ppf), (-3, v.isf)):
                 ends = self.kind == code
                 if ends.any():
                     s[ends] = quantile(w[ends])
             density = size != 3
             log_weight[density] += v.logpdf(s[density])
-        plain = size != 2
-        gap[plain] = t[self.row[plain]][:, None] - s[plain]
+        gap = t[self.row][:, None] - s
         # where exp(-r) underflows, or a probability rounds to an end, the node sits on a
         # support end itself and carries nothing
-        dead |= (size == 3)[:, None] & ~np.isfinite(s)
+        dead = (size == 3)[:, None] & ~np.isfinite(s)
+        if at_end is not None:
+            mapped, gap[mapped], dead[mapped] = at_end
         log_weight[dead] = -np.inf
         return s, gap, log_weight, half
 
