@@ -380,11 +380,28 @@ def test_the_sites_badges_have_the_colours_of_the_map():
         assert (rule[1].upper(), text) == (style.color.upper(), R._text_color(style.color))
 
 
-def test_record_rounds_numbers_to_their_digits_and_keeps_text(monkeypatch):
-    import myst_nb
+def test_record_glues_exactly_as_myst_nb_does(monkeypatch):
+    """record writes MyST-NB's glue out (its import costs 1.7 s): the same display call."""
+    import IPython.display
+    from IPython.display import Markdown
+    from myst_nb.ext import glue as myst_glue
 
+    calls = {"ours": [], "myst_nb": []}
+
+    def shown(into):
+        return lambda *args, **kwargs: calls[into].append((args, kwargs))
+
+    for value in (Markdown("extends"), 5.43e-11, 120000.0):
+        monkeypatch.setattr(IPython.display, "display", shown("ours"))
+        R._glue("a-key", value)
+        monkeypatch.setattr(myst_glue, "ipy_display", shown("myst_nb"))
+        myst_glue.glue("a-key", value, display=False)
+    assert calls["ours"] == calls["myst_nb"] and len(calls["ours"]) == 3
+
+
+def test_record_rounds_numbers_to_their_digits_and_keeps_text(monkeypatch):
     glued = {}
-    monkeypatch.setattr(myst_nb, "glue", lambda key, value, display: glued.update({key: value}))
+    monkeypatch.setattr(R, "_glue", lambda key, value: glued.update({key: value}))
     out = R.record({"a-status": "extends", "a-kl": 5.4321e-11, "a-n": (123456.0, 2)},
                          digits=3)
     assert out == {"a-status": "extends", "a-kl": 5.43e-11, "a-n": 120000.0}
