@@ -1,7 +1,8 @@
 # make book      build the site into _build/html, strictly (a warning fails the build)
 # make test      every check, stopping at the first failure: ruff; the tests of goodhart and its
 #                doctests (in parallel); nbval over every chapter (in parallel, one notebook a
-#                worker); the strict build; the HTML checks and the browser test (tests/site)
+#                worker); the strict build (beside those two, its log shown after them); the
+#                HTML checks and the browser test (tests/site)
 # make execute   re-execute every chapter in place, two at a time, without timing metadata
 #                (one chapter: make execute NOTEBOOKS=book/theorem1.ipynb)
 # make pdf       the whole book as a PDF (_build/latex/book.pdf), then the site again, which
@@ -44,7 +45,15 @@ $(READY): requirements.txt requirements.lock pyproject.toml
 book: $(READY)
 	$(BIN)/jupyter-book build . --all $(STRICT)
 
-test: lint unit nbval book site
+# The strict build reads only the committed notebooks, so it runs beside the unit tests and
+# nbval: one process, where they leave a core idle at times (about 20 s of the wall time).
+test: lint
+	@mkdir -p _build
+	@$(MAKE) --no-print-directory book > _build/book.log 2>&1 & build=$$!; \
+	  $(MAKE) --no-print-directory unit nbval; tests=$$?; \
+	  wait $$build; built=$$?; echo "--- the strict build (make book):"; cat _build/book.log; \
+	  [ $$tests -eq 0 ] && [ $$built -eq 0 ]
+	@$(MAKE) --no-print-directory site
 
 lint: $(READY)
 	$(BIN)/ruff check .
