@@ -392,7 +392,7 @@ return {
 
 
 def screenshot(browser, path, width):
-    """A full-page PNG of the current page.
+    """A full-page PNG of the current page (encoded for speed: half the time, a quarter larger).
 
     The viewport is made as tall as the page (at most 32000 px) and photographed whole:
     Chrome's ``captureBeyondViewport`` lays some pages out shifted to the left.
@@ -401,7 +401,8 @@ def screenshot(browser, path, width):
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": width, "height": min(height, 32000), "deviceScaleFactor": 1,
         "mobile": width < 600})
-    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot",
+                                   {"format": "png", "optimizeForSpeed": True})
     set_width(browser, width)
     path.write_bytes(base64.b64decode(shot["data"]))
 
