@@ -869,7 +869,7 @@ class _Pieces:
         # if it matters for any kernel
         finite_peak = np.where(np.isposinf(log_peak), -np.inf, log_peak)
         scale = finite_peak.max(axis=-1)
-        floor = np.where(np.isfinite(log_floor), log_floor, -np.inf).max(axis=-1)
+        floor = log_floor.max(axis=-1)  # -inf where no piece is nonzero at both ends
         floor = np.where(np.isfinite(floor), floor, scale)
         matters = np.any(log_peak >= floor[..., None] + _LOG_DROP, axis=0)
         keep = nonempty & (matters | (kind != 0))
