@@ -913,7 +913,7 @@ class _Pieces:
         w = 0.5 * (self.hi + self.lo)[:, None] + half[:, None] * _NODES
         s, log_weight = w.copy(), np.zeros_like(w)
         size = np.abs(self.kind)
-        at_end = None  # code 2: which pieces, t - s there, and which nodes sit on the end
+        at_end = None  # code 2: which pieces, and t - s there
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             for code in (1, 2):
                 mapped = size == code
@@ -926,12 +926,10 @@ class _Pieces:
                     s[mapped] = anchor + step
                     log_length = np.log(self.length[mapped, None])
                     log_weight[mapped] = log_length + log_dr - (0.0 if code == 1 else r)
-                    if code == 2:  # on X's support end (or, on a steep piece, the anchor)
+                    if code == 2:  # from X's support end, or on a steep piece from t - anchor
                         end = self.end[mapped, None]
-                        steep = np.isnan(end)
-                        at = np.where(steep, t[self.row[mapped], None] - anchor, end)
-                        at_end = (mapped, at - step,
-                                  np.where(steep, s[mapped] == anchor, at - step == at))
+                        at = np.where(np.isnan(end), t[self.row[mapped], None] - anchor, end)
+                        at_end = (mapped, at - step)
             for code, quantile in ((3, v.ppf), (-3, v.isf)):
                 ends = self.kind == code
                 if ends.any():
@@ -939,12 +937,11 @@ class _Pieces:
             density = size != 3
             log_weight[density] += v.logpdf(s[density])
         gap = t[self.row][:, None] - s
-        # where exp(-r) underflows, or a probability rounds to an end, the node sits on a
-        # support end itself and carries nothing
-        dead = (size == 3)[:, None] & ~np.isfinite(s)
         if at_end is not None:
-            mapped, gap[mapped], dead[mapped] = at_end
-        log_weight[dead] = -np.inf
+            mapped, gap[mapped] = at_end
+        # where a probability rounds to an end of V's support, the node sits on it and
+        # carries nothing (a node on a singular point of the kernel: see integrate)
+        log_weight[(size == 3)[:, None] & ~np.isfinite(s)] = -np.inf
         return s, gap, log_weight, half
 
     def integrate(self, t, v, x, mu, kernels, moments):
