@@ -570,6 +570,9 @@ def test_upweight_proxy_bad_input():
     for t in (0.0, -1.0, 2.0, 3.0):  # outside the support (0, 2) of U
         with pytest.raises(ValueError, match="t must lie"):
             upweight_proxy(bounded, t, 0.1)
+    # far below the bulk P(U < t) underflows (it raised "log_p must be < 0", not naming t)
+    with pytest.raises(ValueError, match=r"t = -7\.6e\+107 .* smallest normal double"):
+        upweight_proxy(PROXY, -7.6e107, 0.5)
 
 
 def test_upweight_proxy_gaussian_bad_input():

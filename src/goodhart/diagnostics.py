@@ -1136,7 +1136,7 @@ def _smallest_n(margin, what, low=MIN_SAMPLES, high=1e15):
                     found += 1
             return found
         previous = n
-    raise ValueError(f"{what}: not reached for any n up to {high:.0e}")
+    raise ValueError(f"{what}: not reached for any n up to high = {high:.0e}")
 
 
 @dataclass(frozen=True)

@@ -517,6 +517,10 @@ def upweight_proxy(proxy, t, mass):
     t_b, mass_b = np.broadcast_arrays(t, mass)
     values, inverse = np.unique(t_b, return_inverse=True)
     log_tail = np.asarray(proxy.logsf(values), dtype=float)  # refuses t at U's upper end
+    whole = -np.expm1(log_tail) < np.finfo(float).tiny  # P(U < t) in doubles
+    if np.any(whole):
+        raise ValueError(f"t = {values[whole][0]:g} lies so far below U's bulk that P(U < t) "
+                         "is below the smallest normal double: {U >= t} is everything")
     v_tail = np.asarray(proxy.conditional_mean(values), dtype=float)
     x_tail = np.asarray(proxy.conditional_error(values), dtype=float)
     # each block's means: the body's from the totals where it is the larger side, directly
