@@ -46,7 +46,7 @@ book: $(READY)
 	$(BIN)/jupyter-book build . --all $(STRICT)
 
 # The strict build reads only the committed notebooks, so it runs beside the unit tests and
-# nbval: one process, where they leave a core idle at times (about 20 s of the wall time).
+# nbval: one process, where they leave a core idle at times (about 25 s of the wall time).
 test: lint
 	@mkdir -p _build
 	@$(MAKE) --no-print-directory book > _build/book.log 2>&1 & build=$$!; \
