@@ -118,6 +118,7 @@ REGISTER = {
     proxy("pdf"): {"u": 3.0},
     proxy("isf"): {"q": 1e-3},
     proxy("conditional_mean"): {"t": 3.0},
+    proxy("tail"): {"t": 3.0},
     proxy("conditional_error"): {"t": 3.0},
     proxy("conditional_mean_below"): {"t": 3.0},
     proxy("conditional_error_below"): {"t": 3.0},

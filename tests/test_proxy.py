@@ -228,6 +228,26 @@ def test_vectorized_equals_scalar_calls():
     assert isinstance(Proxy(utility=stats.norm(), error=stats.t(3)).conditional_mean(1.0), float)
 
 
+def test_tail_is_the_normal_closed_form_and_equals_logsf_and_conditional_mean():
+    """``tail`` (one pass) against U ~ N(0, 2) in closed form, E[V | U >= t] = E[U | U >= t] / 2
+    = phi(z) / (sqrt 2 Phibar(z)), z = t / sqrt 2, from far below the bulk (where log P comes
+    from the complement) to t = 60; and equal to logsf and conditional_mean for a heavy pair."""
+    t = np.array([-30.0, -3.0, 0.0, 1.0, 8.0, 60.0])
+    above = Proxy(utility=stats.norm(), error=stats.norm()).tail(t)
+    z = t / np.sqrt(2)
+    log_tail = special.log_ndtr(-z)
+    mills = np.exp(stats.norm.logpdf(z) - log_tail) / np.sqrt(2)
+    np.testing.assert_allclose(above.log_tail, log_tail, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(above.utility, mills, rtol=1e-11, atol=1e-15)
+    heavy = Proxy(utility=stats.norm(), error=stats.t(3))
+    t = np.array([[-5.0, 0.5], [50.0, 1e6]])
+    above = heavy.tail(t)
+    assert above.log_tail.shape == above.utility.shape == t.shape
+    np.testing.assert_allclose(above.log_tail, heavy.logsf(t), rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(above.utility, heavy.conditional_mean(t), rtol=1e-13)
+    assert isinstance(heavy.tail(1.0).utility, float)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     mu=st.floats(-5, 5),

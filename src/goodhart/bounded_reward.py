@@ -49,6 +49,7 @@ _ROUNDING = 1e-6  # the largest relative error of the KL that this allows, which
 _SMALL_SAMPLE = 100  # a sampled optimum resting on fewer effective draws warns
 _LARGEST_BETA = 1e100  # the largest KL coefficient of optimum (see there)
 _LOG_SMALLEST_TAIL = np.log(1e-300)  # the smallest P(U >= level) of a clipped reward
+_LOG_BETA_REACH = 511.0  # the KL budget's root is sought for |log beta| up to this
 
 
 @dataclass(frozen=True)
@@ -328,10 +329,13 @@ def _mixture(proxy, reward, level, beta, *, utility=True):
         block = np.ix_(rows, columns)
         new = np.isnan(tail[block])
         where = t[block][new]
-        tail_new = np.exp(proxy.logsf(where))
         values, moments = tail[block], moment[block]
-        values[new] = tail_new
-        moments[new] = tail_new * proxy.conditional_mean(where) if utility else 0.0
+        if utility:
+            above = proxy.tail(where)
+            values[new] = np.exp(above.log_tail)
+            moments[new] = values[new] * above.utility
+        else:
+            values[new], moments[new] = np.exp(proxy.logsf(where)), 0.0
         tail[block], moment[block] = values, moments
         weight = step * jacobian[columns]
         current = np.array([values @ weight, moments @ weight,
@@ -382,38 +386,46 @@ def _fields(proxy, reward, level, beta, sums, log_atom):
 
 
 def _beta_for_kl(proxy, reward, level, budget):
-    """The ``beta`` whose optimum's KL is each budget: a root in ``log beta``."""
+    """The ``beta`` whose optimum's KL is each budget: a root in ``log beta``.
+
+    The KL falls as ``beta`` grows, about like ``beta^-2`` where it is small; so from
+    ``beta = 1`` the walk's first step is half the miss in ``log KL`` (at least 0.05), doubled
+    until the root is bracketed. The KL at each ``log beta`` is computed once (the root finder
+    evaluates the bracket's ends again)."""
     if reward == "clip":
         limit = -np.asarray(proxy.logsf(level))
         if np.any(budget >= limit):
             i = np.flatnonzero(budget >= limit)[0]
             raise ValueError(f"kl must lie below -log P(U >= level) = {limit[i]:.6g}, the KL "
                              f"of the optimum as beta -> 0, got {budget[i]:g}")
+    known = {}
 
     def excess(log_beta, log_budget, level):
-        kl = _mixture(proxy, reward, level, np.exp(log_beta), utility=False)["kl"]
-        return np.log(kl) - log_budget
+        keys = list(zip(level.ravel().tolist(), log_beta.ravel().tolist()))
+        new = [i for i, key in enumerate(keys) if key not in known]
+        if new:
+            kl = _mixture(proxy, reward, level.ravel()[new], np.exp(log_beta.ravel()[new]),
+                          utility=False)["kl"]
+            known.update(zip([keys[i] for i in new], np.log(kl)))
+        return np.reshape([known[key] for key in keys], log_beta.shape) - log_budget
 
     args = (np.log(budget), level)
-    # the KL falls as beta grows: walk log beta from 0 towards the budget, doubling the step
     x = np.zeros(budget.shape)
     f = excess(x, *args)
-    far = x + np.sign(f)
-    step, open_ = 1.0, f != 0
-    for _ in range(9):  # |log beta| up to 511
-        rows = np.flatnonzero(open_)
-        if rows.size == 0:
-            break
-        far[rows] = x[rows] + np.sign(f[rows]) * step
+    far = x.copy()
+    step, open_ = np.maximum(np.abs(f) / 2, 0.05), f != 0
+    while np.any(open_):
+        rows = np.flatnonzero(open_ & (np.abs(x) + step <= _LOG_BETA_REACH))
+        if rows.size < np.count_nonzero(open_):
+            raise ValueError(f"kl = {budget[open_][0]:g} is not reached for beta in "
+                             f"(e^-{_LOG_BETA_REACH:g}, e^{_LOG_BETA_REACH:g})")
+        far[rows] = x[rows] + np.sign(f[rows]) * step[rows]
         f_far = excess(far[rows], *(a[rows] for a in args))
         crossed = np.sign(f_far) != np.sign(f[rows])
         open_[rows[crossed]] = False
         moved = rows[~crossed]
         x[moved], f[moved] = far[moved], f_far[~crossed]
-        step *= 2
-    if np.any(open_):
-        raise ValueError(f"kl = {budget[open_][0]:g} is not reached for beta in "
-                         f"(e^-511, e^511)")
+        step[moved] *= 2
     lo, hi = np.minimum(x, far), np.maximum(x, far)
     root = elementwise.find_root(excess, (lo, hi), args=args,
                                  tolerances={"xatol": 1e-10, "xrtol": 0.0})

@@ -139,6 +139,15 @@ class Estimate:
 
 
 @dataclass(frozen=True)
+class Tail:
+    """The draws whose proxy passes each threshold: ``log P(U >= t)`` and ``E[V | U >= t]``."""
+
+    threshold: np.ndarray
+    log_tail: np.ndarray
+    utility: np.ndarray
+
+
+@dataclass(frozen=True)
 class Sample:
     """Independent draws of the utility and the error, and their sum, the proxy."""
 
@@ -242,14 +251,19 @@ class Proxy:
         """
         t = self._thresholds(t, "t", ends=(end,))
         with _checks.named("t"):
-            out = np.asarray(self._integrals(t, (kernel,))[kernel], dtype=float).reshape(-1)
-            large = out > tails.LOG_HALF
-            if large.any():
-                # a complement beyond the engine's reach is below exp(-1e13): log P = -0
-                other = self._integrals(t.reshape(-1)[large], (complement,), vanish=True)
-                other = other[complement]
-                out[large] = tails.log1mexp(np.minimum(other, 0.0))
+            out = self._complemented(t, self._integrals(t, (kernel,))[kernel], complement)
         return _checks.like(out, t)
+
+    def _complemented(self, t, log_p, complement):
+        """``log_p`` with its entries above ``log(1/2)`` recomputed as ``log(1 - Q)`` from the
+        ``complement`` integral (see :meth:`_log_probability`)."""
+        out = np.array(log_p, dtype=float).reshape(-1)
+        large = out > tails.LOG_HALF
+        if large.any():
+            # a complement beyond the engine's reach is below exp(-1e13): log P = -0
+            other = self._integrals(np.reshape(t, -1)[large], (complement,), vanish=True)
+            out[large] = tails.log1mexp(np.minimum(other[complement], 0.0))
+        return out
 
     def isf(self, q):
         """The level ``t`` with ``P(U >= t) = q``, for ``q`` in (0, 1) (at least the smallest
@@ -361,6 +375,38 @@ class Proxy:
         with _checks.named("t"):
             values = self._integrals(t, ("tail",), moments=("tail",))
         return _checks.like(self.mean + values["tail_moment"], t)
+
+    def tail(self, t):
+        """``log P(U >= t)`` and ``E[V | U >= t]`` together, from one pass of the engine: the
+        values of :meth:`logsf` and :meth:`conditional_mean`, at about half their joint cost.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Thresholds inside U's support.
+
+        Returns
+        -------
+        Tail
+            ``threshold``, ``log_tail`` (``log P(U >= t)``) and ``utility``
+            (``E[V | U >= t]``), each shaped like ``t``.
+
+        Examples
+        --------
+        >>> from scipy import stats
+        >>> p = Proxy(utility=stats.norm(), error=stats.norm())
+        >>> above = p.tail([0.0, 2.0])
+        >>> bool(np.allclose(above.log_tail, p.logsf([0.0, 2.0]), rtol=0, atol=1e-15))
+        True
+        >>> round(float(above.utility[0]), 12)  # E[U | U >= 0] / 2 = 1 / sqrt(pi)
+        0.564189583548
+        """
+        t = self._thresholds(t, "t")
+        with _checks.named("t"):
+            values = self._integrals(t, ("tail",), moments=("tail",))
+            log_tail = self._complemented(t, values["tail"], "cdf")
+        return Tail(threshold=_checks.like(t), log_tail=_checks.like(log_tail, t),
+                    utility=_checks.like(self.mean + values["tail_moment"], t))
 
     def conditional_error(self, t):
         """``E[X | U >= t]``: the error of draws whose proxy passes ``t`` (``E[X]`` finite).

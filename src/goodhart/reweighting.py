@@ -516,12 +516,12 @@ def upweight_proxy(proxy, t, mass):
         )
     t_b, mass_b = np.broadcast_arrays(t, mass)
     values, inverse = np.unique(t_b, return_inverse=True)
-    log_tail = np.asarray(proxy.logsf(values), dtype=float)  # refuses t at U's upper end
+    above = proxy.tail(values)  # refuses t at U's upper end
+    log_tail, v_tail = np.asarray(above.log_tail), np.asarray(above.utility)
     whole = -np.expm1(log_tail) < np.finfo(float).tiny  # P(U < t) in doubles
     if np.any(whole):
         raise ValueError(f"t = {values[whole][0]:g} lies so far below U's bulk that P(U < t) "
                          "is below the smallest normal double: {U >= t} is everything")
-    v_tail = np.asarray(proxy.conditional_mean(values), dtype=float)
     x_tail = np.asarray(proxy.conditional_error(values), dtype=float)
     # each block's means: the body's from the totals where it is the larger side, directly
     # where it is the small one (the totals would leave it to rounding, magnified by 1 / Q)
