@@ -401,12 +401,13 @@ def _beta_for_kl(proxy, reward, level, budget):
     known = {}
 
     def excess(log_beta, log_budget, level):
-        keys = list(zip(level.ravel().tolist(), log_beta.ravel().tolist()))
+        log_beta, level = np.broadcast_arrays(log_beta, level)
+        keys = list(zip(level.ravel().tolist(), log_beta.ravel().tolist(), strict=True))
         new = [i for i, key in enumerate(keys) if key not in known]
         if new:
             kl = _mixture(proxy, reward, level.ravel()[new], np.exp(log_beta.ravel()[new]),
                           utility=False)["kl"]
-            known.update(zip([keys[i] for i in new], np.log(kl)))
+            known.update(zip([keys[i] for i in new], np.log(kl), strict=True))
         return np.reshape([known[key] for key in keys], log_beta.shape) - log_budget
 
     args = (np.log(budget), level)
