@@ -370,8 +370,9 @@ def report(proxy, *, budgets=BUDGETS, betas=BETAS):
         raise ValueError(f"error: {_law(x)} has no mean (scipy gives nan); the report needs "
                          "E[X] finite or +inf")
     thresholds = proxy.isf(LEVELS)
-    conditional = proxy.conditional_mean(thresholds)
-    witness = _witness(proxy, thresholds[::2], conditional[::2])
+    above = proxy.tail(thresholds)
+    conditional = above.utility
+    witness = _witness(proxy, thresholds[::2], above.log_tail[::2], conditional[::2])
     frontier = np.asarray(tilting.kl_frontier(v, budgets), dtype=float).reshape(-1)
     optima = tuple(_optimum(proxy, b) for b in betas)
     best = proxy.best_of_n(N_GRID)
@@ -384,14 +385,14 @@ def report(proxy, *, budgets=BUDGETS, betas=BETAS):
     return dataclasses.replace(numbers, verdicts=_verdicts(numbers))
 
 
-def _witness(proxy, thresholds, utility_tail):
-    """Theorem 1's two-block reweighting of ``U`` at each threshold, raising E[U] by GAIN IQRs
-    of V (see the module docstring for the formulas)."""
+def _witness(proxy, thresholds, log_tail, utility_tail):
+    """Theorem 1's two-block reweighting of ``U`` at each threshold (``log P(U >= t)`` and
+    ``E[V | U >= t]`` given), raising E[U] by GAIN IQRs of V (see the module docstring for the
+    formulas)."""
     if not np.isfinite(proxy.error.mean()):
         return None
     v = proxy.utility
     gain = GAIN * float(v.isf(0.25) - v.ppf(0.25))
-    log_tail = proxy.logsf(thresholds)
     p = np.exp(log_tail)
     excess_v = utility_tail - proxy.mean  # E[V | U >= t] - E[V]
     excess_u = excess_v + proxy.conditional_error(thresholds) - float(proxy.error.mean())
