@@ -76,6 +76,45 @@ def test_heavy_error_matches_mpmath(name, x, sf, kinks, t):
     assert_close(Proxy(utility=stats.norm(), error=x).conditional_mean(t), expected)
 
 
+def mp_conditional_mean_of_a_heavy_utility(nu, t):
+    """E[V | V + X >= t] for V ~ t_nu, X ~ N(0, 1), in mpmath: quadrature up to b = t + 40,
+    and beyond, where P(X >= t - v) is 1 to 1e-349, the Student-t partial mean in closed form,
+    int_b^inf v f_V = (nu + b^2) f_V(b) / (nu - 1) (mpmath's quadrature alone of the v^-nu tail
+    is good to 1e-7 only)."""
+    with mp.workdps(30):
+        nu, t = mp.mpf(nu), mp.mpf(t)
+        c = mp.gamma((nu + 1) / 2) / (mp.sqrt(nu * mp.pi) * mp.gamma(nu / 2))
+
+        def f(v):
+            return c * (1 + v**2 / nu) ** (-(nu + 1) / 2)
+
+        b = t + 40
+        points = sorted({-mp.inf, -10, 0, 10, t - 10, t, t + 10, b})
+        numerator = mp.quad(lambda v: v * f(v) * mp.ncdf(v - t), points)
+        denominator = mp.quad(lambda v: f(v) * mp.ncdf(v - t), points) + mp.quad(f, [b, mp.inf])
+        return float((numerator + (nu + b**2) * f(b) / (nu - 1)) / denominator)
+
+
+@pytest.mark.parametrize("nu", [1.05, 1.2])
+@pytest.mark.parametrize("t", [0.0, 30.0, 1e6])
+def test_a_utility_of_infinite_variance_matches_mpmath(nu, t):
+    """Issue: V ~ t_1.2 raised ArithmeticError at every t (its s f_V(s) ~ s^-1.2 left the open
+    end's integrand singular in the old linear map). E[V | U >= t] is about t nu / (nu - 1)."""
+    value = Proxy(utility=stats.t(nu), error=stats.norm()).conditional_mean(t)
+    assert value == pytest.approx(mp_conditional_mean_of_a_heavy_utility(nu, t), rel=1e-12)
+
+
+@pytest.mark.parametrize("u", [1e9, 1e11, 1e13, 1e15])
+def test_a_heavy_utility_far_beyond_a_narrow_error(u):
+    """V ~ t_2, X ~ N(0, 1) at u where X's bump spans few doubles (ulp(1e15) = 0.125): f_U(u)
+    = E[f_V(u - X)] = f_V(u) (1 + O(6 / u^2)) and E[V | U = u] = u - 3 / u + O(u^-3), both
+    exact in doubles here. Issue: t - s rounded at each node made f_U 8e-9 too large at 1e9
+    and 2.7e-6 at 1e11, and E[V | U = u] raised (its moment judged against the mass)."""
+    proxy = Proxy(utility=stats.t(2.0), error=stats.norm())
+    assert abs(proxy.logpdf(u) - float(stats.t(2.0).logpdf(u))) < 1e-13
+    assert proxy.utility_given(u) == pytest.approx(u - 3 / u, rel=4e-16)
+
+
 @pytest.mark.parametrize("mu_v, s_v, mu_x, s_x", [(0, 1, 0, 1), (1, 1.5, -2, 2), (0, 1, 0, 0.5)])
 @pytest.mark.parametrize("k", [-3.0, 0.0, 5.0, 20.0, 40.0])
 def test_normal_error_matches_regression_identity(mu_v, s_v, mu_x, s_x, k):
@@ -463,6 +502,22 @@ def test_best_of_n_is_conditioning_at_a_beta_distributed_threshold(v_name, x_nam
     log_w = np.log(n * (n - 1))[:, None] + 2 * np.log(p) + (n - 1)[:, None] * np.log1p(-p)
     expected = (np.exp(log_w) * 0.1) @ given
     np.testing.assert_allclose(proxy.best_of_n(n).utility, expected, rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize(("v", "x"), [(stats.t(2.0), stats.norm()), (stats.t(1.5), stats.t(3))],
+                         ids=["t2-normal", "t1.5-t3"])
+def test_best_of_n_of_a_heavy_utility_is_conditioning_at_a_beta_distributed_threshold(v, x):
+    """As above, for utilities of infinite variance, whose E[V | U = u] ~ u makes E[V]'s
+    integrand outlast the mass at the outer grid's upper end (the grid now follows it): at
+    n = 65536 best_of_n was 1.3e-6 short for t_1.5, and raised for t_2 (relative 1e-7 here)."""
+    proxy = Proxy(utility=v, error=x)
+    n = np.array([16.0, 1024.0, 65536.0])
+    z = np.arange(-45.0, 15.0, 0.1)
+    p = special.expit(z)
+    given = proxy.conditional_mean(proxy.isf(p))
+    log_w = np.log(n * (n - 1))[:, None] + 2 * np.log(p) + (n - 1)[:, None] * np.log1p(-p)
+    expected = (np.exp(log_w) * 0.1) @ given
+    np.testing.assert_allclose(proxy.best_of_n(n).utility, expected, rtol=1e-7)
 
 
 def test_isf_inverts_logsf_far_out():

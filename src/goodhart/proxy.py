@@ -19,7 +19,9 @@ did). The engine works in log space, cuts the line at breakpoints that resolve e
 (quantiles of ``V``, ``t`` minus quantiles of ``X``, a geometric fill between them, the peak),
 drops the pieces that carry nothing, and integrates the rest by adaptive Gauss-Kronrod (7/15)
 rules, all thresholds and pieces at once; the two ends of the line are mapped onto finite
-intervals. ``J`` is integrated separately above and below ``mu``, so that
+intervals, exponentially (``s = anchor + length (e^r - 1)``), which turns the algebraic decay
+of a heavy utility's ``s f_V(s)`` (``s^-1.05`` for ``V ~ t_1.05``, whose mean converges past
+``10^150``) into an exponential one. ``J`` is integrated separately above and below ``mu``, so that
 ``E[V | U >= t] - mu`` keeps its accuracy when it is tiny (``3 Var(V) / t`` at ``t = 10^6``).
 A density infinite at an end of its support (``gamma(0.5)`` at 0) is integrated in the step
 from that end, which resolves every scale of the singularity when the end is 0; at an end
@@ -103,6 +105,7 @@ _ISF_ACCEPT = 1e-11  # the largest |log P - log q| isf accepts when Newton stall
 # step of _STEP (or finer, where halving it still changes the result).
 _LOWER, _UPPER, _STEP = 15.0, 25.0, 0.25
 _OUTER_AGREEMENT = 1e-4  # largest |E[V]| change from halving the step at which it is accepted
+_OUTER_RELATIVE = 1e-8  # or that relative to |E[V]|, where a heavy utility makes it large
 _MAX_N = 1e100  # the largest n best_of_n computes (its grid grows with log n)
 _EXTEND = 5.0  # how far the grid grows at an end that holds too much of the law
 # largest |total mass - 1| of the law of the maximum on an accepted grid: on a smooth law it
@@ -544,12 +547,14 @@ class Proxy:
         """``E[V]`` and ``E[U]`` at the best of ``n >= 2`` draws: the outer trapezoid rule.
 
         The step starts at ``2 _STEP`` and is halved (every other node new) until the rule
-        agrees with the one of twice its step to ``_OUTER_AGREEMENT`` and the law of the best
-        draw has mass 1 on the grid to ``_MASS_TOLERANCE``. The trapezoid rule's error falls
-        like ``exp(-c / h)`` for smooth, fast-decaying integrands, so halving the step squares
-        it: the accepted rule is good to about ``_OUTER_AGREEMENT^2``. A kink (in the law of U
-        or in a quantile of the map) makes the error fall like ``h^2`` only; the mass shows it,
-        and where its fall cannot reach the tolerance by the finest step the rule is refused.
+        agrees with the one of twice its step to ``_OUTER_AGREEMENT`` (or ``_OUTER_RELATIVE``
+        of ``E[V]``, where that is larger) and the law of the best draw has mass 1 on the grid
+        to ``_MASS_TOLERANCE``, with neither its mass nor ``E[V]``'s integrand left at an end.
+        The trapezoid rule's error falls like ``exp(-c / h)`` for smooth, fast-decaying
+        integrands, so halving the step squares it: the accepted rule is good to about
+        ``_OUTER_AGREEMENT^2``. A kink (in the law of U or in a quantile of the map) makes the
+        error fall like ``h^2`` only; the mass shows it, and where its fall cannot reach the
+        tolerance by the finest step the rule is refused.
         """
         # one grid for every n up to 10^12, so that a value does not depend on the others asked
         top = max(np.log(n.max()), np.log(1e12)) + _UPPER
@@ -599,7 +604,9 @@ class Proxy:
             step /= 2
             best = _law_of_the_best(n, nodes, step, infinite_error)
             resolved = (np.abs(best.total - 1) <= _MASS_TOLERANCE) & (best.ends <= _END_TOLERANCE)
-            agree = open_ & resolved & (np.abs(best.utility - previous.utility) <= _OUTER_AGREEMENT)
+            change = np.abs(best.utility - previous.utility)
+            tolerance = np.maximum(_OUTER_AGREEMENT, _OUTER_RELATIVE * np.abs(best.utility))
+            agree = open_ & resolved & (change <= tolerance)
             utility[agree], proxy[agree] = best.utility[agree], best.proxy[agree]
             open_ &= ~agree
             previous = best
@@ -761,8 +768,8 @@ class Proxy:
             # each row's total so far, to judge which pieces are negligible
             done = np.ones(pieces.row.size, dtype=bool)
             for k in kernels:
-                row_total = np.bincount(pieces.row, sums[k][0], t.size) + totals[k][0]
-                floor = rtol * share * row_total[pieces.row]
+                row_total = _row_scale(pieces.row, sums[k], totals[k], t.size)
+                floor = rtol * share * row_total[:, pieces.row]
                 done &= np.all(errors[k] <= np.maximum(rtol * np.abs(sums[k]), floor), axis=0)
             if last and not done.all():
                 _report_unconverged(pieces.row, ~done, errors, totals, sums, kernels, t.size)
@@ -784,12 +791,21 @@ class Proxy:
         return out
 
 
+def _row_scale(rows, sums, totals, size):
+    """Each threshold's scale of the integral and of its moment (the larger of the two):
+    the sum of its pieces' magnitudes. The moment's scale is never below the integral's, so
+    that a tiny ``E[V | .] - mu`` is judged against the mass; where the moment is the larger
+    (``V`` of size 1e11 at a heavy utility's threshold) against itself."""
+    scale = np.abs(totals) + np.stack([np.bincount(rows, np.abs(row), size) for row in sums])
+    return np.maximum.accumulate(scale, axis=0)
+
+
 def _report_unconverged(rows, open_, errors, totals, sums, kernels, size):
     """Warn, or raise when it is large, about the error left on pieces that did not converge."""
     worst = 0.0
     for k in kernels:
-        total = np.abs(totals[k][0]) + np.bincount(rows, np.abs(sums[k][0]), size)
-        left = np.bincount(rows[open_], errors[k][:, open_].max(axis=0), size)
+        total = _row_scale(rows, sums[k], totals[k], size)
+        left = np.stack([np.bincount(rows[open_], e[open_], size) for e in errors[k]])
         worst = max(worst, float(np.max(left / np.where(total > 0, total, 1.0))))
     message = f"the convolution integrals of U converged only to a relative error of {worst:.1e}"
     if worst > _RAISE_ABOVE:
@@ -821,11 +837,15 @@ def _law_of_the_best(n, nodes, step, infinite_error):
     )
     log_total = logsumexp(log_mass, axis=1, keepdims=True)
     mass = np.exp(log_mass - log_total)
+    # an end holds too much if it holds too much of the mass or of E[V]'s integrand, which a
+    # heavy utility's E[V | U = u] ~ u can leave far above the mass at the upper end
+    moment = mass * np.abs(nodes["given"])
+    moment /= np.maximum(moment.sum(axis=1, keepdims=True), 1.0)
     return _OuterRule(
         utility=(mass * nodes["given"]).sum(axis=1),
         proxy=np.full(len(n), np.inf) if infinite_error else (mass * nodes["u"]).sum(axis=1),
         total=np.exp(log_total[:, 0]),
-        end_shares=(mass[:, 0], mass[:, -1]),
+        end_shares=(np.maximum(mass[:, 0], moment[:, 0]), np.maximum(mass[:, -1], moment[:, -1])),
     )
 
 
@@ -843,7 +863,9 @@ class _Pieces:
     ``kind`` says how ``w`` maps to the line (``r = w / (1 - w)`` for ``w`` in ``[0, 1)``):
 
     * 0, a plain piece: ``s = w``;
-    * 1 and -1, the ends of the line: ``s = anchor +- length r``, out to ``+inf`` or ``-inf``;
+    * 1 and -1, the ends of the line: ``s = anchor +- length (e^r - 1)``, out to ``+inf`` or
+      ``-inf``; ``e^r`` makes an algebraic tail ``s^-a`` decay like ``e^(-(a - 1) r)``, where
+      ``s = length r`` would leave it ``(1 - w)^(a - 2)``, singular at ``w = 1`` for ``a < 2``;
     * 3 and -3, a piece at an end of V's support, where ``f_V`` may be infinite: in V's own
       probability, ``s = Q_V(w)`` (lower end) or ``s = Qbar_V(w)`` (upper end), so that
       ``f_V(s) ds = dw`` and no density is evaluated near the end;
@@ -950,32 +972,36 @@ class _Pieces:
         """Each piece's Kronrod nodes on the line, ``s``, the kernel's argument ``t - s`` there,
         and ``log f_V(s) |ds/dw|``.
 
-        On a piece of kind 2 or -2 ``t - s`` is ``(t - anchor) -+ step``, with X's support end
-        for ``t - anchor`` where the piece is at one, not ``t`` minus the rounded ``s``: a
-        density singular at that end has mass within an ulp of it (``gamma(0.5)``: 1e-8 of it
-        within 1e-16), which only the step resolves.
+        ``t - s`` is never ``t`` minus the rounded ``s``: on a piece of kind 1, -1, 2 or -2 it
+        is ``(t - anchor) -+ step``, with X's support end for ``t - anchor`` where the piece
+        is at one (a density singular at that end has mass within an ulp of it,
+        ``gamma(0.5)``: 1e-8 of it within 1e-16, which only the step resolves); on a plain
+        piece it is spread between ``t - hi`` and ``t - lo``. So X's line is tiled exactly
+        where its bump spans few doubles of ``s`` (``V ~ t_2``, ``X ~ N(0, 1)`` at 1e15).
         """
         half = 0.5 * (self.hi - self.lo)
         w = 0.5 * (self.hi + self.lo)[:, None] + half[:, None] * _NODES
         s, log_weight = w.copy(), np.zeros_like(w)
         size = np.abs(self.kind)
-        at_end = None  # code 2: which pieces, and t - s there
+        from_anchor = []  # codes 1 and 2: which pieces, and t - s there, from t - anchor
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             for code in (1, 2):
                 mapped = size == code
                 if mapped.any():
                     wm = w[mapped]
                     r, log_dr = wm / (1 - wm), -2 * np.log1p(-wm)
-                    step = self.length[mapped, None] * (r if code == 1 else np.exp(-r))
+                    step = self.length[mapped, None] * (np.expm1(r) if code == 1 else np.exp(-r))
                     step *= np.sign(self.kind[mapped, None])
                     anchor = self.anchor[mapped, None]
                     s[mapped] = anchor + step
                     log_length = np.log(self.length[mapped, None])
-                    log_weight[mapped] = log_length + log_dr - (0.0 if code == 1 else r)
-                    if code == 2:  # from X's support end, or on a steep piece from t - anchor
+                    log_weight[mapped] = log_length + log_dr + (r if code == 1 else -r)
+                    # X's support end, or t - anchor (exact where X's bump is near)
+                    at = t[self.row[mapped], None] - anchor
+                    if code == 2:
                         end = self.end[mapped, None]
-                        at = np.where(np.isnan(end), t[self.row[mapped], None] - anchor, end)
-                        at_end = (mapped, at - step)
+                        at = np.where(np.isnan(end), at, end)
+                    from_anchor.append((mapped, at - step))
             for code, quantile in ((3, v.ppf), (-3, v.isf)):
                 ends = self.kind == code
                 if ends.any():
@@ -983,8 +1009,18 @@ class _Pieces:
             density = size != 3
             log_weight[density] += v.logpdf(s[density])
         gap = t[self.row][:, None] - s
-        if at_end is not None:
-            mapped, gap[mapped] = at_end
+        # on a plain piece, t - s from the piece's ends in t - s, t - hi and t - lo (exact
+        # where X's bump is near): the pieces then tile X's line exactly where its bump is
+        # narrower than the spacing of doubles at s (t - s rounded moves each node by up to
+        # ulp(s) / 2, and the middle of [lo, hi] rounded shifts a whole piece: at t = 1e11,
+        # V ~ t_2 and X ~ N(0, 1), f_U came out 2.7e-6 too large)
+        plain = self.kind == 0
+        if plain.any():
+            ti = t[self.row[plain]]
+            middle = 0.5 * ((ti - self.hi[plain]) + (ti - self.lo[plain]))
+            gap[plain] = middle[:, None] - half[plain, None] * _NODES
+        for mapped, values in from_anchor:
+            gap[mapped] = values
         # where a probability rounds to an end of V's support, the node sits on it and
         # carries nothing (a node on a singular point of the kernel: see integrate)
         log_weight[(size == 3)[:, None] & ~np.isfinite(s)] = -np.inf
@@ -1007,7 +1043,8 @@ class _Pieces:
                 # the log integrand is a sum of terms of its own size: it carries a rounding
                 # error of about that times eps, which no quadrature can beat
                 size = np.max(np.where(values > 0, np.abs(log_values + scale), 0.0), axis=1)
-            rows = np.stack([values] + ([values * np.abs(s - mu)] if k in moments else []))
+            moment = [np.where(values > 0, values * np.abs(s - mu), 0.0)] if k in moments else []
+            rows = np.stack([values] + moment)
             kronrod = (rows @ _KRONROD) * half
             gauss = (rows @ _GAUSS) * half
             # QUADPACK's estimate of the Kronrod rule's own error from |Kronrod - Gauss|, the
