@@ -2,7 +2,8 @@
 
 ``Proxy(utility=v, error=x)`` answers everything the book asks of ``U``, vectorized:
 ``logsf(t) = log P(U >= t)``, ``logpdf(u)``, ``isf(q)``, ``conditional_mean(t) = E[V | U >= t]``,
-``conditional_mean_below(t) = E[V | U < t]``, ``utility_given(u) = E[V | U = u]``,
+``conditional_mean_below(t) = E[V | U < t]``, ``tail(t)`` (``log P(U >= t)`` and
+``E[V | U >= t]`` in one pass), ``utility_given(u) = E[V | U = u]``,
 ``best_of_n(n)``, ``penalized_optimum(beta)`` and ``sample(size, rng)``. All of it rests on
 four convolution integrals, with the kernel ``K`` the error's tail ``Fbar_X`` or its density
 ``f_X``::
