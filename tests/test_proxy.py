@@ -520,6 +520,24 @@ def test_best_of_n_of_a_heavy_utility_is_conditioning_at_a_beta_distributed_thre
     np.testing.assert_allclose(proxy.best_of_n(n).utility, expected, rtol=1e-7)
 
 
+def test_best_of_n_gives_no_wrong_number_where_the_proxy_outruns_the_doubles():
+    """V ~ t_1.5, X ~ N(0, 1): the outer grid reaches u ~ 1e15, where X's bump spans a few
+    doubles. Issue: the nodes past u = 4e14 lost f_U's bump (e^-29 of it) and best_of_n was
+    4e-7 off at n = 1024, silently. Now a refusal, or the Beta route's value (its thresholds
+    stay below 1e9) to 1e-8."""
+    proxy = Proxy(utility=stats.t(1.5), error=stats.norm())
+    n = np.array([16.0, 1024.0])
+    try:
+        value = proxy.best_of_n(n).utility
+    except (ValueError, ArithmeticError) as refusal:
+        assert "too far out" in str(refusal) or "did not converge" in str(refusal)
+        return
+    p = special.expit(np.arange(-30.0, 15.0, 0.2))
+    log_w = np.log(n * (n - 1))[:, None] + 2 * np.log(p) + (n - 1)[:, None] * np.log1p(-p)
+    expected = (np.exp(log_w) * 0.2) @ proxy.conditional_mean(proxy.isf(p))
+    np.testing.assert_allclose(value, expected, rtol=1e-8)
+
+
 def test_isf_inverts_logsf_far_out():
     proxy = Proxy(utility=stats.norm(0, 2), error=stats.t(3, scale=3**-0.5))
     q = np.array([0.9, 0.5, 1e-3, 1e-12, 1e-100])

@@ -107,6 +107,7 @@ _ISF_ACCEPT = 1e-11  # the largest |log P - log q| isf accepts when Newton stall
 _LOWER, _UPPER, _STEP = 15.0, 25.0, 0.25
 _OUTER_AGREEMENT = 1e-4  # largest |E[V]| change from halving the step at which it is accepted
 _OUTER_RELATIVE = 1e-8  # or that relative to |E[V]|, where a heavy utility makes it large
+_SEPARATE = 1e12  # beyond this many spreads of X, best-of-n's nodes integrate f_U on its own
 _MAX_N = 1e100  # the largest n best_of_n computes (its grid grows with log n)
 _EXTEND = 5.0  # how far the grid grows at an end that holds too much of the law
 # largest |total mass - 1| of the law of the maximum on an accepted grid: on a smooth law it
@@ -648,6 +649,16 @@ class Proxy:
         values = self._integrals(
             u, ("tail", "density"), moments=("density",), rtol=_BEST_RTOL, share=_BEST_SHARE
         )
+        # far out, where merging close breakpoints folds X's landmarks together, the tail and
+        # the density each on its own pieces: one set for both (the tail's peak where the
+        # utility is past u) left the density's bump at u = 4e14 (V ~ t_1.5, X ~ N(0, 1)) in
+        # a sliver of an open end, and f_U came out e^-29 of its value
+        far = np.abs(u) > _SEPARATE * x.spread
+        if far.any():
+            alone = self._integrals(u[far], ("density",), moments=("density",),
+                                    rtol=_BEST_RTOL, share=_BEST_SHARE)
+            for key in ("density", "density_moment"):
+                values[key][far] = alone[key]
         with np.errstate(divide="ignore"):
             log_cdf = tails.log1mexp(np.minimum(values["tail"], 0.0))
         return {
