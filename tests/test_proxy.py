@@ -487,20 +487,24 @@ def test_conditioning_is_the_regression_averaged_over_the_tail():
     assert numerator / proxy.sf(t) == pytest.approx(proxy.conditional_mean(t), rel=1e-8)
 
 
+def beta_route(proxy, n, low, step):
+    """E[V at the best of n] = E[C(Qbar_U(P))], P ~ Beta(2, n - 1), C(t) = E[V | U >= t]: the
+    tail route (isf and conditional_mean, the beta law's exact density, the trapezoid rule in
+    logit P from ``low`` to 15), independent of best_of_n's density route."""
+    p = special.expit(np.arange(low, 15.0, step))
+    log_w = np.log(n * (n - 1))[:, None] + 2 * np.log(p) + (n - 1)[:, None] * np.log1p(-p)
+    return (np.exp(log_w) * step) @ proxy.conditional_mean(proxy.isf(p))
+
+
 @pytest.mark.parametrize(
     ("v_name", "x_name"), [("normal", "t3"), ("t10", "t5"), ("normal", "levy")]
 )
 def test_best_of_n_is_conditioning_at_a_beta_distributed_threshold(v_name, x_name):
-    """Integration by parts: E[V at the best of n] = E[C(Qbar_U(P))] with P ~ Beta(2, n - 1),
-    C(t) = E[V | U >= t]. The tail route (isf and conditional_mean, the beta law's exact
-    density, trapezoid rule in logit P) against the density route of best_of_n."""
+    """Integration by parts: the tail route (:func:`beta_route`) against the density route of
+    best_of_n."""
     proxy = Proxy(utility=PAPER_UTILITIES[v_name], error=PAPER_ERRORS[x_name])
     n = np.array([16.0, 1024.0, 65536.0])
-    z = np.arange(-45.0, 15.0, 0.1)
-    p = special.expit(z)
-    given = proxy.conditional_mean(proxy.isf(p))
-    log_w = np.log(n * (n - 1))[:, None] + 2 * np.log(p) + (n - 1)[:, None] * np.log1p(-p)
-    expected = (np.exp(log_w) * 0.1) @ given
+    expected = beta_route(proxy, n, low=-45.0, step=0.1)
     np.testing.assert_allclose(proxy.best_of_n(n).utility, expected, rtol=0, atol=1e-7)
 
 
@@ -512,11 +516,7 @@ def test_best_of_n_of_a_heavy_utility_is_conditioning_at_a_beta_distributed_thre
     n = 65536 best_of_n was 1.3e-6 short for t_1.5, and raised for t_2 (relative 1e-7 here)."""
     proxy = Proxy(utility=v, error=x)
     n = np.array([16.0, 1024.0, 65536.0])
-    z = np.arange(-45.0, 15.0, 0.2)  # the rule is exact to 1e-13 at this step
-    p = special.expit(z)
-    given = proxy.conditional_mean(proxy.isf(p))
-    log_w = np.log(n * (n - 1))[:, None] + 2 * np.log(p) + (n - 1)[:, None] * np.log1p(-p)
-    expected = (np.exp(log_w) * 0.2) @ given
+    expected = beta_route(proxy, n, low=-45.0, step=0.2)  # exact to 1e-13 at this step
     np.testing.assert_allclose(proxy.best_of_n(n).utility, expected, rtol=1e-7)
 
 
@@ -532,10 +532,7 @@ def test_best_of_n_gives_no_wrong_number_where_the_proxy_outruns_the_doubles():
     except (ValueError, ArithmeticError) as refusal:
         assert "too far out" in str(refusal) or "did not converge" in str(refusal)
         return
-    p = special.expit(np.arange(-30.0, 15.0, 0.2))
-    log_w = np.log(n * (n - 1))[:, None] + 2 * np.log(p) + (n - 1)[:, None] * np.log1p(-p)
-    expected = (np.exp(log_w) * 0.2) @ proxy.conditional_mean(proxy.isf(p))
-    np.testing.assert_allclose(value, expected, rtol=1e-8)
+    np.testing.assert_allclose(value, beta_route(proxy, n, low=-30.0, step=0.2), rtol=1e-8)
 
 
 def test_isf_inverts_logsf_far_out():
