@@ -23,6 +23,7 @@ from scipy import special
 from scipy.stats import levy
 
 from goodhart.best_of_n import paper_pairs
+from goodhart.cli import quiet_when_the_reader_leaves
 
 REPEATS = 3
 N_EXACT = np.unique(np.round(np.logspace(0, 12, 60)))
@@ -80,6 +81,7 @@ def beta_reference(proxy, n):
     return (np.exp(log_w) * 0.1) @ given
 
 
+@quiet_when_the_reader_leaves
 def main():
     np.random.seed(20240719)  # noqa: NPY002
     pairs = paper_pairs()

@@ -24,6 +24,8 @@ import nbformat
 import yaml
 from nbconvert.preprocessors import ExecutePreprocessor
 
+from goodhart.cli import quiet_when_the_reader_leaves
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER_TARGET = 15.0
 BOOK_TARGET = 120.0
@@ -45,6 +47,7 @@ def execute(path, timeout=300):
     return time.perf_counter() - start
 
 
+@quiet_when_the_reader_leaves
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "book" / "execution_times.csv")

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats
 
 from goodhart import Proxy
+from goodhart.cli import quiet_when_the_reader_leaves
 
 
 def sf_t3(y):
@@ -48,6 +49,7 @@ def mp_reference(sf, t, kinks):
 SPEED_TARGET, ACCURACY_TARGET, REPEATS = 0.2, 1e-8, 3
 
 
+@quiet_when_the_reader_leaves
 def main():
     missed = False
     print(f"sweep of 200 thresholds, V ~ N(0, 1) (target < {SPEED_TARGET} s, best of {REPEATS}):")

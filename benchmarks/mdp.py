@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats
 
 from goodhart import mdp, trees
+from goodhart.cli import quiet_when_the_reader_leaves
 
 TREES = [(10, 5), (2, 17), (4, 9), (2, 20)]  # 1e5, 131072, 262144, 1048576 texts
 SECONDS_TARGET = 5.0
@@ -39,6 +40,7 @@ def one(tokens, horizon, q):
     return tree.n_sequences, built - start, constructed - built, tr_error, chain_error
 
 
+@quiet_when_the_reader_leaves
 def main():
     q = stats.t(3)
     one(2, 10, q)  # warm up imports and scipy's special functions

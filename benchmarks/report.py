@@ -21,6 +21,7 @@ import warnings
 from scipy import stats
 
 from goodhart.best_of_n import PAPER_ERRORS, PAPER_UTILITIES
+from goodhart.cli import quiet_when_the_reader_leaves
 from goodhart.proxy import Proxy
 from goodhart.report import report
 
@@ -34,6 +35,7 @@ def timed(run):
     return seconds[0], min(seconds)
 
 
+@quiet_when_the_reader_leaves
 def main():
     warnings.simplefilter("error")  # a report that warns is not a result
     pairs = {f"V {v_name}, X {x_name}": (v, x) for v_name, v in PAPER_UTILITIES.items()

@@ -305,6 +305,8 @@ INSTANCES = {proxy("penalized_optimum"): Proxy(utility=NORMAL, error=NORMAL)}
 EXEMPT = {
     "goodhart.plotting.use_book_style": "no arguments; sets matplotlib's style",
     "goodhart.cli.main": "the command line, run end to end on files in tests/test_cli.py",
+    "goodhart.cli.quiet_when_the_reader_leaves": "a decorator of the commands' mains: "
+                                                 "tests/test_cli.py closes their pipe early",
     "goodhart.report.main": "the command line, run end to end in tests/test_report.py",
 }
 

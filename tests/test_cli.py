@@ -226,6 +226,26 @@ def test_broken_pipe_is_quiet(folder):
     assert b"Traceback" not in error and process.returncode == 1
 
 
+@pytest.mark.parametrize("wrapped", [True, False])
+def test_any_command_whose_reader_leaves_ends_quietly(wrapped):
+    # the benchmarks' mains and goodhart-report's are wrapped as goodhart-diagnostics' is; a
+    # main that prints more than a pipe holds shows, unwrapped, the traceback it prevents
+    code = "\n".join([
+        "import sys",
+        "from goodhart.cli import quiet_when_the_reader_leaves",
+        "def main():",
+        "    print('x' * 10**6)",
+        "    return 0",
+        f"sys.exit({'quiet_when_the_reader_leaves(main)' if wrapped else 'main'}())",
+    ])
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()
+    _, error = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert (b"Traceback" in error) == (not wrapped)
+
+
 def test_nothing_is_left_when_the_write_fails(folder, monkeypatch, run_here):
     class Broken:
         def savefig(self, stream, **kwargs):

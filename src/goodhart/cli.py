@@ -17,6 +17,7 @@ that is not a PNG image.
 
 import argparse
 import csv
+import functools
 import io
 import json
 import os
@@ -421,6 +422,24 @@ def report_dict(report):
     }
 
 
+def quiet_when_the_reader_leaves(main):
+    """``main``, a command's, except that a reader who closes the pipe early (``| head``) ends
+    it with status 1 and no traceback, neither at the write nor at exit."""
+
+    @functools.wraps(main)
+    def command(*args, **kwargs):
+        try:
+            status = main(*args, **kwargs)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        return status
+
+    return command
+
+
+@quiet_when_the_reader_leaves
 def main(argv=None, *, prog="goodhart-diagnostics"):
     """Print the tail summary of a samples file and write its four-panel report.
 
@@ -459,11 +478,7 @@ def main(argv=None, *, prog="goodhart-diagnostics"):
         text = json.dumps(numbers, indent=2)
     else:
         text = report.text() + ("" if target is None else f"\nwrote {args.out}")
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:  # the reader left (| head): no traceback, and none at exit either
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    print(text, flush=True)
     return 0
 
 

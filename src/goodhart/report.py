@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
-import os
 import sys
 import textwrap
 import warnings
@@ -45,6 +44,7 @@ from scipy import optimize, stats
 
 from goodhart import _checks, tails, tilting
 from goodhart.best_of_n import utility_peak
+from goodhart.cli import output_path, quiet_when_the_reader_leaves, write_png
 from goodhart.divergences import bernoulli_kl
 from goodhart.proxy import Proxy
 
@@ -830,6 +830,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+@quiet_when_the_reader_leaves
 def main(argv=None):
     """``goodhart-report --utility "norm(0, 2)" --error "t(3)" [--out figure.png]``.
 
@@ -855,8 +856,6 @@ def main(argv=None):
             utility = parse_law(args.utility, "--utility")
             error = parse_law(args.error, "--error")
             if args.out:
-                from goodhart.cli import output_path, write_png
-
                 target = output_path(args.out, "")  # checked before the long computation
             result = report(Proxy(utility=utility, error=error))
             if args.out:
@@ -871,11 +870,7 @@ def main(argv=None):
     for warning in caught:
         print(f"goodhart-report: warning: {' '.join(str(warning.message).split())}",
               file=sys.stderr)
-    try:
-        print(result.text() + (f"\n\nwrote {args.out}" if args.out else ""), flush=True)
-    except BrokenPipeError:  # the reader left (| head): no traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    print(result.text() + (f"\n\nwrote {args.out}" if args.out else ""), flush=True)
     return 0
 
 
