@@ -192,18 +192,41 @@ def test_a_normal_utility_with_an_error_bounded_above_against_quadrature():
 
 
 def test_just_below_the_upper_end_of_two_uniform_laws():
-    """P(U >= t) = (2 - t)^2 / 2 within 1e-2 ... 1e-8 of U's upper end 2, where the whole
-    integral lives on [t - 1, 1]: breakpoints 1e-12 apart were once merged, which dropped the
-    last piece (P off by 2e-6 at 1e-6 from the end, 2e-4 with a warning at 1e-8). What is left
-    is the rounding of t - s near 1: about 2e-18 absolute."""
+    """P(U >= t) = d^2 / 2, f_U(t) = d and E[V | U >= t] = 1 - d / 3 at d = 2 - t (exact in
+    doubles) within 1e-2 ... 1e-8 of U's upper end 2, where the whole integral lives on
+    [t - 1, 1]. Breakpoints 1e-12 apart were once merged, which dropped the last piece (P off by
+    2e-6 at 1e-6 from the end); then the merge still gave V's upper end 1 the place of a
+    breakpoint 2 ulps below it, and P came out short by 2 eps / d (4.4e-8 at d = 1e-8)."""
     proxy = Proxy(utility=stats.uniform(), error=stats.uniform())
-    gap = np.array([1e-2, 1e-4, 1e-6, 1e-8])
+    t = 2 - np.array([1e-2, 1e-4, 1e-6, 1e-8])
+    d = 2 - t
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        probability = proxy.sf(2 - gap)
-        mean = proxy.conditional_mean(2 - gap)
-    assert probability == pytest.approx(gap**2 / 2, rel=1e-13, abs=1e-17)
-    assert mean == pytest.approx(1 - gap / 3, rel=1e-13)
+        probability, density = proxy.sf(t), proxy.pdf(t)
+        mean = proxy.conditional_mean(t)
+    assert probability == pytest.approx(d**2 / 2, rel=1e-13)
+    assert density == pytest.approx(d, rel=1e-13)
+    assert mean == pytest.approx(1 - d / 3, rel=1e-13)
+
+
+def test_nearer_the_end_of_two_uniform_laws_than_the_doubles_resolve_is_refused():
+    """Within 1e5 doubles of 1 (2.2e-11) of U's upper end 2 the laws' arguments are a staircase
+    (450 doubles at 1e-13, where P(U >= t) came out 2.4e-8 off without a word): thresholds
+    there are refused by name, and so is a q whose level lies there. isf finds every level
+    outside (it once failed for every q: its grid of quantiles came within ulps of 2)."""
+    proxy = Proxy(utility=stats.uniform(), error=stats.uniform())
+    for method, name in [(proxy.logsf, "t"), (proxy.conditional_mean, "t"), (proxy.logpdf, "u")]:
+        with pytest.raises(ValueError, match=f"^{name} must lie at least 2.2e-11 from 2, the up"):
+            method([1.0, 2 - 1e-13])
+    with pytest.raises(ValueError, match="^q = 1e-25 puts the level within 2.2e-11 of 2"):
+        proxy.isf(1e-25)
+    q = np.array([1e-12, 1e-4, 0.3, 0.5, 0.9])
+    levels = np.where(q <= 0.5, 2 - np.sqrt(2 * q), np.sqrt(2 * (1 - q)))  # the triangle's
+    assert proxy.isf(q) == pytest.approx(levels, rel=1e-13)
+    with pytest.warns(RuntimeWarning, match="converged only to a relative error of"):
+        level = proxy.isf(1e-20)  # 1.4e-10 from the end: good to about 1e-7, it says
+    assert level == pytest.approx(2 - np.sqrt(2e-20), rel=1e-15)
+    assert proxy.logcdf(1e-13) == pytest.approx(np.log(1e-26 / 2), rel=1e-13)  # 0: no margin
 
 
 def test_beyond_an_end_of_the_support_the_other_side_is_certain():

@@ -28,7 +28,9 @@ A density infinite at an end of its support (``gamma(0.5)`` at 0) is integrated 
 from that end, which resolves every scale of the singularity when the end is 0; at an end
 ``e != 0`` (``beta(0.5, 0.5)`` at 1) doubles space the argument ``ulp(e)`` apart, a
 ``y^(-1/2)`` singularity holds ``sqrt(ulp)`` of its mass within one ulp, and the density of
-``U`` is good to about 1e-8 there, with a warning.
+``U`` is good to about 1e-8 there, with a warning. Likewise at a finite end of ``U`` made of
+ends ``e != 0`` of V and X: within ``_RESOLVED`` (1e5) doubles of ``e`` (2.2e-11 for two
+uniform laws) the arguments are a staircase, and thresholds there are refused.
 
 Best-of-``n`` is an outer integral over the law of the maximum of ``n`` proxies::
 
@@ -91,6 +93,7 @@ _CLOSE = 1e-14
 # the largest |log integrand| the engine integrates: beyond it the integrand's rounding,
 # eps |log| > 2e-3, defeats the rules (a normal pair fails from |log| ~ 3e13)
 _LOG_REACH = 1e13
+_RESOLVED = 1e5  # the doubles a threshold keeps between itself and a finite end of U
 _REACH = 1e150  # the largest |t| or |u| the engine takes: scipy's log densities overflow beyond
 # best-of-n's inner integrals, whose results are good to about 1e-7: a looser tolerance
 _BEST_RTOL, _BEST_SHARE = 1e-9, 1e-1
@@ -196,6 +199,13 @@ class Proxy:
         self._laws = _fast.FastLaw(utility), _fast.FastLaw(error)
         self._upper_end = float(utility.support()[1] + error.support()[1])
         self._lower_end = float(utility.support()[0] + error.support()[0])
+        # how near a threshold may come to a finite end of U: there the laws' arguments are
+        # doubles ulp(end of V or X) apart, and within a few of them of U's end its law is a
+        # staircase (two uniforms at 2 - 1e-13: 450 doubles, P(U >= t) 2.4e-8 off, silently)
+        # (at ends of 0 the doubles are dense: no margin)
+        parts = [max(abs(utility.support()[i]), abs(error.support()[i])) for i in (0, 1)]
+        self._margin = [_RESOLVED * np.spacing(part) if 0 < part < np.inf else 0.0
+                        for part in parts]
 
     def __repr__(self):
         return f"Proxy(utility={_describe(self.utility)}, error={_describe(self.error)})"
@@ -339,8 +349,17 @@ class Proxy:
         # is about 6e399, past the largest double)
         grid = np.unique(np.clip(_quantile(self.utility, z) + _quantile(self.error, z),
                                  -_REACH, _REACH))
+        # levels nearer an end of U than the engine resolves are left out; where the grid
+        # reached there, the nearest level it may take stands for them
         grid = grid[(grid > self._lower_end) & (grid < self._upper_end)]
-        values = self._integrals(grid, ("tail", "cdf"))
+        lowest, highest = self._lower_end + self._margin[0], self._upper_end - self._margin[1]
+        ends = [end for end, cut in ((lowest, grid <= lowest), (highest, grid >= highest))
+                if cut.any()]
+        grid = np.union1d(grid[(grid > lowest) & (grid < highest)], ends)
+        with warnings.catch_warnings():
+            # the grid only brackets the answer: Newton's steps judge the integrals there
+            warnings.simplefilter("ignore", RuntimeWarning)
+            values = self._integrals(grid, ("tail", "cdf"))
         # a decreasing sequence in t for the upper side, increasing for the lower one
         lo, hi, start = (np.empty_like(target) for _ in range(3))
         for side, key, sign in ((upper, "tail", -1.0), (~upper, "cdf", 1.0)):
@@ -351,6 +370,13 @@ class Proxy:
             outside = (k == 0) | (k == grid.size)
             if np.any(outside):
                 far = grid[-1] if key == "tail" else grid[0]
+                if far in ends:
+                    q = np.exp(target[side][outside][0])
+                    q = q if key == "tail" else 1 - q
+                    end = self._upper_end if key == "tail" else self._lower_end
+                    raise ValueError(f"q = {q:.3g} puts the level within {abs(end - far):.1e} of "
+                                     f"{end:g}, an end of U's support, where fewer than "
+                                     f"{_RESOLVED:.0e} doubles space the laws' arguments")
                 if abs(far) == _REACH:
                     q = np.exp(target[side][outside][0])
                     q = q if key == "tail" else 1 - q
@@ -718,6 +744,14 @@ class Proxy:
             raise ValueError(
                 f"{name} must lie above {self._lower_end:g}, the lower end of U's support{why}"
             )
+        for side, end, margin in zip(("lower", "upper"), (self._lower_end, self._upper_end),
+                                     self._margin, strict=True):
+            if side in ends and np.any(np.abs(t - end) < margin):
+                raise ValueError(
+                    f"{name} must lie at least {margin:.1e} from {end:g}, the {side} end of U's "
+                    f"support: nearer, fewer than {_RESOLVED:.0e} doubles space the laws' "
+                    "arguments across what is left of U's support there"
+                )
         if np.any(np.abs(t) > _REACH):
             # scipy's log densities square their argument: beyond about 1.3e154 they are -inf
             # where the density is positive, and the integrals come out wrong
@@ -1199,7 +1233,11 @@ def _merge_close(edges):
     """Sort each row and make breakpoints closer than rounding error (``_CLOSE``) equal.
 
     Pieces a few ulps long carry no mass but defeat the quadrature; collapsing them to zero
-    length keeps the neighbouring pieces joined.
+    length keeps the neighbouring pieces joined. A run of close breakpoints takes its first
+    value, except the run at the top, which takes the last: the upper limit of the integral
+    (a breakpoint 2 ulps below an upper end of V at 1 took its place, and two uniforms lost
+    the mass beyond it: ``P(U >= 2 - e)`` short by ``2 eps / e`` of its value, 4e-8 at
+    ``e = 1e-8``, without a word).
     """
     edges = np.sort(edges, axis=1)
     previous = edges[:, :-1]
@@ -1209,7 +1247,8 @@ def _merge_close(edges):
     # each breakpoint takes the value of the first of the run of close ones it ends
     columns = np.arange(edges.shape[1])
     first = np.maximum.accumulate(np.where(np.insert(~close, 0, True, axis=1), columns, 0), axis=1)
-    return np.take_along_axis(edges, first, axis=1)
+    merged = np.take_along_axis(edges, first, axis=1)
+    return np.where(merged == merged[:, -1:], edges[:, -1:], merged)
 
 
 def _quantile(dist, z):
