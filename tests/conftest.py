@@ -16,6 +16,11 @@ Matplotlib draws with the Agg backend, and every test starts with no open figure
 test sees another's figures (or the warning about too many open figures, an error here).
 
 ``run_main`` runs a command line's ``main`` in this process, as its console script would.
+
+``pytest.approx(expected, rel=r)`` without ``abs`` also accepts anything within 1e-12 (its
+implicit absolute tolerance), which makes a relative tolerance on a value below about
+``1e-12 / r`` say nothing. Here such a comparison that passes only by that implicit
+tolerance fails, asking for the absolute tolerance to be stated.
 """
 
 import os
@@ -37,6 +42,46 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+class _StatedTolerance:
+    """``pytest.approx(expected, rel=...)`` that fails where only the implicit ``abs=1e-12``
+    would let the value pass."""
+
+    __array_ufunc__ = None  # numpy defers ``array == self`` to ``self.__eq__``
+    __array_priority__ = 100
+    __hash__ = None
+
+    def __init__(self, approx, expected, rel, **options):
+        self.loose = approx(expected, rel=rel, **options)
+        self.strict = approx(expected, rel=rel, abs=0.0, **options)
+        self.rel = rel
+
+    def __eq__(self, actual):
+        if (self.loose == actual) and not (self.strict == actual):
+            raise AssertionError(
+                f"{actual!r} is within rel={self.rel:g} of {self.strict.expected!r} only by "
+                "pytest.approx's implicit abs=1e-12: state the absolute tolerance"
+            )
+        return self.loose == actual
+
+    def __ne__(self, actual):
+        return not self == actual
+
+    def __repr__(self):
+        return repr(self.strict)
+
+
+@pytest.fixture(autouse=True)
+def _stated_tolerances(monkeypatch):
+    approx = pytest.approx
+
+    def stated(expected, rel=None, abs=None, **options):
+        if rel is None or abs is not None:
+            return approx(expected, rel=rel, abs=abs, **options)
+        return _StatedTolerance(approx, expected, rel, **options)
+
+    monkeypatch.setattr(pytest, "approx", stated)
 
 
 @pytest.fixture(autouse=True)
