@@ -543,6 +543,17 @@ def test_best_of_n_of_a_heavy_utility_is_conditioning_at_a_beta_distributed_thre
     np.testing.assert_allclose(proxy.best_of_n(n).utility, expected, rtol=1e-7)
 
 
+def test_best_of_n_says_where_its_grid_outran_the_engine():
+    """V ~ t_1.5, X ~ N(0, 1): E[V]'s integrand outlasts the law's mass, and the one grid for
+    every n reaches u ~ 5e17, where X's bump is narrower than the doubles: best_of_n refuses
+    even n = 2, and says where (the refusal once spoke of "that threshold", in a call that
+    named none)."""
+    proxy = Proxy(utility=stats.t(1.5), error=stats.norm())
+    with pytest.raises(ValueError, match=r"^best_of_n: its grid of U \(one for every n up to "
+                                         r"1e12\) reaches u = 4.64e\+17, and there too far out"):
+        proxy.best_of_n(2)
+
+
 def test_best_of_n_gives_no_wrong_number_where_the_proxy_outruns_the_doubles():
     """V ~ t_1.5, X ~ N(0, 1): the outer grid reaches u ~ 1e15, where X's bump spans a few
     doubles. Issue: the nodes past u = 4e14 lost f_U's bump (e^-29 of it) and best_of_n was

@@ -672,6 +672,26 @@ class Proxy:
         if slope is not None:
             with np.errstate(divide="ignore"):
                 log_du = np.logaddexp(log_du, np.log(slope))
+        try:
+            values = self._law_at_nodes(u)
+        except ValueError as refusal:
+            # one grid serves every n up to 10^12, and a heavy utility's E[V] at the best
+            # draw reaches far beyond the law's bulk: say where the engine stopped
+            reach = u[np.argmax(np.abs(u))]
+            raise ValueError(f"best_of_n: its grid of U (one for every n up to 1e12) reaches "
+                             f"u = {reach:.3g}, and there {refusal}") from None
+        with np.errstate(divide="ignore"):
+            log_cdf = tails.log1mexp(np.minimum(values["tail"], 0.0))
+        return {
+            "u": u,
+            "log_weight": values["density"] + log_du,
+            "log_cdf": log_cdf,
+            "given": self.mean + values["density_moment"],
+        }
+
+    def _law_at_nodes(self, u):
+        """``log Fbar_U``, ``log f_U`` and ``E[V | U = u] - mu`` at best-of-n's nodes ``u``."""
+        x = self._laws[1]
         values = self._integrals(
             u, ("tail", "density"), moments=("density",), rtol=_BEST_RTOL, share=_BEST_SHARE
         )
@@ -685,14 +705,7 @@ class Proxy:
                                     rtol=_BEST_RTOL, share=_BEST_SHARE)
             for key in ("density", "density_moment"):
                 values[key][far] = alone[key]
-        with np.errstate(divide="ignore"):
-            log_cdf = tails.log1mexp(np.minimum(values["tail"], 0.0))
-        return {
-            "u": u,
-            "log_weight": values["density"] + log_du,
-            "log_cdf": log_cdf,
-            "given": self.mean + values["density_moment"],
-        }
+        return values
 
     def penalized_optimum(self, beta):
         """The optimum of ``E[U] - beta D(P || Q)`` (Theorem 4).
@@ -1132,7 +1145,7 @@ def _breakpoints(v, x, t, mu, lo, hi, kernels):
         [np.broadcast_to(v_points, (len(t), v_points.size)), t - x_points, *fill], axis=1
     )
     grid = np.clip(grid, lo[:, None], hi[:, None])
-    grid = _merge_close(grid)
+    grid = _merge_close(grid, limits=False)
     values = _log_integrand(v, x, grid, t, kernels).max(axis=0)
     peak = np.argmax(values, axis=1)
     rows = np.arange(len(t))
@@ -1229,15 +1242,15 @@ def _log_integrand(v, x, s, t, kernels):
     return np.where(np.isnan(values), -np.inf, values)
 
 
-def _merge_close(edges):
+def _merge_close(edges, limits=True):
     """Sort each row and make breakpoints closer than rounding error (``_CLOSE``) equal.
 
     Pieces a few ulps long carry no mass but defeat the quadrature; collapsing them to zero
     length keeps the neighbouring pieces joined. A run of close breakpoints takes its first
-    value, except the run at the top, which takes the last: the upper limit of the integral
-    (a breakpoint 2 ulps below an upper end of V at 1 took its place, and two uniforms lost
-    the mass beyond it: ``P(U >= 2 - e)`` short by ``2 eps / e`` of its value, 4e-8 at
-    ``e = 1e-8``, without a word).
+    value; with ``limits`` (the row's first and last edges are the integral's limits) the run
+    at the top takes the last, the upper limit (a breakpoint 2 ulps below an upper end of V
+    at 1 took its place, and two uniforms lost the mass beyond it: ``P(U >= 2 - e)`` short by
+    ``2 eps / e`` of its value, 4e-8 at ``e = 1e-8``, without a word).
     """
     edges = np.sort(edges, axis=1)
     previous = edges[:, :-1]
@@ -1248,7 +1261,7 @@ def _merge_close(edges):
     columns = np.arange(edges.shape[1])
     first = np.maximum.accumulate(np.where(np.insert(~close, 0, True, axis=1), columns, 0), axis=1)
     merged = np.take_along_axis(edges, first, axis=1)
-    return np.where(merged == merged[:, -1:], edges[:, -1:], merged)
+    return np.where(merged == merged[:, -1:], edges[:, -1:], merged) if limits else merged
 
 
 def _quantile(dist, z):
