@@ -29,8 +29,8 @@ from that end, which resolves every scale of the singularity when the end is 0; 
 ``e != 0`` (``beta(0.5, 0.5)`` at 1) doubles space the argument ``ulp(e)`` apart, a
 ``y^(-1/2)`` singularity holds ``sqrt(ulp)`` of its mass within one ulp, and the density of
 ``U`` is good to about 1e-8 there, with a warning. Likewise at a finite end of ``U`` made of
-ends ``e != 0`` of V and X: within ``_RESOLVED`` (1e5) doubles of ``e`` (2.2e-11 for two
-uniform laws) the arguments are a staircase, and thresholds there are refused.
+ends ``e != 0`` of V and X: within 1e5 doubles of ``e`` (2.2e-11 for two uniform laws) the
+arguments are a staircase, and thresholds there are refused.
 
 Best-of-``n`` is an outer integral over the law of the maximum of ``n`` proxies::
 
