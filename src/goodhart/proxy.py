@@ -201,8 +201,8 @@ class Proxy:
         self._lower_end = float(utility.support()[0] + error.support()[0])
         # how near a threshold may come to a finite end of U: there the laws' arguments are
         # doubles ulp(end of V or X) apart, and within a few of them of U's end its law is a
-        # staircase (two uniforms at 2 - 1e-13: 450 doubles, P(U >= t) 2.4e-8 off, silently)
-        # (at ends of 0 the doubles are dense: no margin)
+        # staircase (two uniforms at 2 - 1e-13: 450 doubles, P(U >= t) 2.4e-8 off, silently);
+        # at ends of 0 the doubles are dense, and there is no margin
         parts = [max(abs(utility.support()[i]), abs(error.support()[i])) for i in (0, 1)]
         self._margin = [_RESOLVED * np.spacing(part) if 0 < part < np.inf else 0.0
                         for part in parts]
