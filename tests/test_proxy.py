@@ -241,6 +241,18 @@ def test_nearer_the_end_of_two_uniform_laws_than_the_doubles_resolve_is_refused(
     assert proxy.logcdf(1e-13) == pytest.approx(np.log(1e-26 / 2), rel=1e-13)  # 0: no margin
 
 
+def test_isf_of_two_beta_laws_near_the_upper_end_of_U():
+    """V, X ~ beta(2, 2): P(U >= 2 - d) = 3 d^4 / 2 - 6 d^5 / 5 + d^6 / 5 for d <= 1 (sympy:
+    the integral of 36 a (1 - a) b (1 - b) over a + b <= d). isf's bracket needs levels only
+    to logit 1 / q + 1, since P(U >= c) <= 2 p at the comonotone sum c of the quantiles at
+    p (a union bound); reaching to 1.6 logit 1 / q + 2 put its grid within 1e-9 of 2, where
+    the integrals barely converge (isf(1e-10) took 17 s, isf(1e-12) raised)."""
+    proxy = Proxy(utility=stats.beta(2, 2), error=stats.beta(2, 2))
+    q = np.array([1e-4, 1e-9, 1e-10])
+    d = 2 - proxy.isf(q)
+    assert 1.5 * d**4 - 1.2 * d**5 + d**6 / 5 == pytest.approx(q, rel=1e-12)
+
+
 def test_beyond_an_end_of_the_support_the_other_side_is_certain():
     """At or above U's upper end P(U < t) = 1 and E[V | U < t] = E[V]; at or below its lower
     end P(U >= t) = 1 and E[V | U >= t] = E[V]. Only what would be 0 is refused."""

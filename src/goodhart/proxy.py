@@ -319,7 +319,10 @@ class Proxy:
             hi[rows] = np.where(above, t[rows], hi[rows])
             lo[rows] = np.where(above, lo[rows], t[rows])
             new = t[rows] - gap / slope
-            new = np.where((new > lo[rows]) & (new < hi[rows]), new, 0.5 * (lo[rows] + hi[rows]))
+            # a step that rounds to nothing stays (at an end of the bracket it is no way out:
+            # bisecting there once left two uniforms' isf(1e-20) 2.4e-14 from its root)
+            inside = (new > lo[rows]) & (new < hi[rows]) | (new == t[rows])
+            new = np.where(inside, new, 0.5 * (lo[rows] + hi[rows]))
             # done when the step is at the integrals' own accuracy (a relative 1e-13 of the
             # probability) or the bracket has closed to rounding
             done = (np.abs(gap) <= 1e-13) | (np.abs(new - t[rows]) <= 1e-14 * (1 + np.abs(t[rows])))
@@ -339,11 +342,13 @@ class Proxy:
     def _isf_bracket(self, upper, target):
         """Brackets ``(lo, hi)`` around each answer of :meth:`isf` and a start between them.
 
-        The grid is the sum of the two laws' quantiles at logit levels ``z``, wide enough that
-        ``log P(U >= t)`` (or ``log P(U < t)``) passes every target on it.
+        The grid is the sum ``c`` of the two laws' quantiles at logit levels ``z``, out to one
+        beyond each target's: ``P(U >= c) <= 2 p`` at the quantiles of upper level ``p`` (a
+        union bound; likewise below), so ``log P(U >= t)`` (or ``log P(U < t)``) passes every
+        target on it, and the grid stays clear of where the answer is not.
         """
         z_target = np.where(upper, 1.0, -1.0) * (tails.log1mexp(target) - target)
-        z_lo, z_hi = min(-8.0, 1.6 * z_target.min() - 2), max(8.0, 1.6 * z_target.max() + 2)
+        z_lo, z_hi = min(-8.0, z_target.min() - 1), max(8.0, z_target.max() + 1)
         z = np.linspace(z_lo, z_hi, int(np.ceil((z_hi - z_lo) / 0.5)) + 1)
         # the engine stops at +-_REACH: a level beyond is refused (a Levy error's isf(1e-200)
         # is about 6e399, past the largest double)
