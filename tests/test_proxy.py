@@ -225,7 +225,8 @@ def test_nearer_the_end_of_two_uniform_laws_than_the_doubles_resolve_is_refused(
     """Within 1e5 doubles of 1 (2.2e-11) of U's upper end 2 the laws' arguments are a staircase
     (450 doubles at 1e-13, where P(U >= t) came out 2.4e-8 off without a word): thresholds
     there are refused by name, and so is a q whose level lies there. isf finds every level
-    outside (it once failed for every q: its grid of quantiles came within ulps of 2)."""
+    outside (it once failed for q = 1e-12 and below: its grid of quantiles came within ulps
+    of 2)."""
     proxy = Proxy(utility=stats.uniform(), error=stats.uniform())
     for method, name in [(proxy.logsf, "t"), (proxy.conditional_mean, "t"), (proxy.logpdf, "u")]:
         with pytest.raises(ValueError, match=f"^{name} must lie at least 2.2e-11 from 2, the up"):
