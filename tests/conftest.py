@@ -58,12 +58,13 @@ class _StatedTolerance:
         self.rel = rel
 
     def __eq__(self, actual):
-        if (self.loose == actual) and not (self.strict == actual):
+        loose = self.loose == actual
+        if loose and not self.strict == actual:
             raise AssertionError(
                 f"{actual!r} is within rel={self.rel:g} of {self.strict.expected!r} only by "
                 "pytest.approx's implicit abs=1e-12: state the absolute tolerance"
             )
-        return self.loose == actual
+        return loose
 
     def __ne__(self, actual):
         return not self == actual

@@ -375,16 +375,14 @@ class Proxy:
             outside = (k == 0) | (k == grid.size)
             if np.any(outside):
                 far = grid[-1] if key == "tail" else grid[0]
+                q = np.exp(target[side][outside][0])
+                q = q if key == "tail" else 1 - q
                 if far in ends:
-                    q = np.exp(target[side][outside][0])
-                    q = q if key == "tail" else 1 - q
                     end = self._upper_end if key == "tail" else self._lower_end
                     raise ValueError(f"q = {q:.3g} puts the level within {abs(end - far):.1e} of "
                                      f"{end:g}, an end of U's support, where fewer than "
                                      f"{_RESOLVED:.0e} doubles space the laws' arguments")
                 if abs(far) == _REACH:
-                    q = np.exp(target[side][outside][0])
-                    q = q if key == "tail" else 1 - q
                     raise ValueError(f"q = {q:.3g} puts the level beyond {far:g}, the engine's "
                                      f"reach: P(U {'>=' if key == 'tail' else '<'} {far:g}) = "
                                      f"exp({values[key][-1 if key == 'tail' else 0]:.6g})")
